@@ -1,0 +1,1 @@
+"""Prefect flows: thin wrappers that run undertone's library functions as tasks."""

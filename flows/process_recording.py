@@ -1,0 +1,92 @@
+"""Prefect flow ``process-recording``: one recording through every stage, as tasks.
+
+Each task wraps one library function; the library knows nothing of Prefect. Transcription and
+diarisation are submitted together so they run concurrently. Run it without a server (Prefect's
+embedded local mode) with ``python flows/process_recording.py AUDIO --out DIR``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from undertone.privacy import disable_telemetry
+
+disable_telemetry()
+
+from prefect import flow, get_run_logger, task  # noqa: E402
+
+from undertone import pipeline  # noqa: E402
+from undertone.audio import Audio, load  # noqa: E402
+from undertone.config import Settings, load_settings  # noqa: E402
+from undertone.diarize import Diarization  # noqa: E402
+from undertone.model import Transcript  # noqa: E402
+from undertone.outputs import write_outputs  # noqa: E402
+from undertone.transcribe import Recognition  # noqa: E402
+from undertone.transcribe.known import KnownTurn, parse_transcript  # noqa: E402
+
+
+@task(name="load-audio")
+def load_audio(path: Path) -> Audio:
+    return load(path)
+
+
+@task(name="transcribe")
+def transcribe(audio: Audio, settings: Settings, known: list[KnownTurn] | None) -> Recognition:
+    return pipeline.transcribe_audio(audio, settings, known)
+
+
+@task(name="diarize")
+def diarize(audio: Audio, settings: Settings) -> Diarization:
+    return pipeline.diarize_audio(audio, settings)
+
+
+@task(name="analyse")
+def analyse(
+    audio: Audio, recognition: Recognition, diarization: Diarization | None, settings: Settings
+) -> Transcript:
+    return pipeline.build_transcript(audio, recognition, diarization, settings)
+
+
+@task(name="write-outputs")
+def write(transcript: Transcript, out: Path, settings: Settings) -> list[Path]:
+    return write_outputs(transcript, out, settings.render)
+
+
+@flow(name="process-recording", log_prints=True)
+def process_recording(
+    audio: Path,
+    out: Path,
+    profile: str = "default",
+    config: Path | None = None,
+    transcript: Path | None = None,
+    speakers: int | None = None,
+    language: str | None = None,
+) -> list[Path]:
+    """Process one recording and write its outputs; returns the files written."""
+    overrides: dict[str, dict[str, object]] = {}
+    if speakers is not None:
+        overrides["diarization"] = {"speakers": speakers}
+    if language is not None:
+        overrides["asr"] = {"language": language}
+    settings = load_settings(profile, config, overrides)
+    known = parse_transcript(transcript) if transcript is not None else None
+
+    loaded = load_audio(audio)
+    recognition = transcribe.submit(loaded, settings, known)
+    diarization = diarize.submit(loaded, settings) if known is None else None
+    result = analyse(loaded, recognition.result(), diarization.result() if diarization else None, settings)
+    written = write(result, out, settings)
+    get_run_logger().info("%s: %d lines, %d speakers -> %s", audio, len(result.lines), len(result.speakers), out)
+    return written
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run the process-recording flow locally.")
+    parser.add_argument("audio", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--profile", default="default")
+    parser.add_argument("--transcript", type=Path)
+    arguments = parser.parse_args()
+    process_recording(arguments.audio, arguments.out, arguments.profile, transcript=arguments.transcript)

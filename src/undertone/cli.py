@@ -1,0 +1,133 @@
+"""The ``undertone`` command line.
+
+``undertone process AUDIO... --out DIR`` keeps this exact shape: other tooling depends on it.
+Each failed input gets one line on stderr naming the file and the problem; the others are still
+processed; the exit code is non-zero (the failure's own code, see ``undertone.errors``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from undertone.privacy import disable_telemetry
+
+disable_telemetry()
+
+from undertone import __version__  # noqa: E402
+from undertone.errors import TranscriptFileError, UndertoneError  # noqa: E402
+
+app = typer.Typer(
+    name="undertone",
+    help=(
+        "Turn recorded interviews into line-numbered transcripts that keep pauses, overlaps, "
+        "pitch, emphasis, tempo and loudness, in Jefferson / Conversation Analysis notation. "
+        "Everything runs locally."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stderr = Console(stderr=True, highlight=False)
+
+EXIT_USAGE = 2
+
+
+@app.command()
+def process(
+    audio: Annotated[list[Path], typer.Argument(help="Recordings (WAV, FLAC, MP3, M4A, ...).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the outputs (created if missing).")],
+    profile: Annotated[
+        str, typer.Option(help="Settings profile: 'default' (Whisper + pyannote) or 'offline' (no downloads), or a TOML file.")
+    ] = "default",
+    config: Annotated[Path | None, typer.Option(help="TOML file overriding the profile's settings.")] = None,
+    transcript: Annotated[
+        Path | None,
+        typer.Option(help="Known transcript to align instead of running ASR: one turn per line, 'SPEAKER: text'."),
+    ] = None,
+    speakers: Annotated[int | None, typer.Option(min=1, help="Number of speakers, if known.")] = None,
+    language: Annotated[str | None, typer.Option(help="Language code (e.g. 'en'); default: detect.")] = None,
+) -> None:
+    """Process recordings: writes OUT/<stem>.json and OUT/<stem>.txt for each."""
+    from undertone.config import load_settings
+    from undertone.outputs import write_outputs
+    from undertone.pipeline import process_file
+
+    if transcript is not None and len(audio) > 1:
+        stderr.print("error: --transcript goes with exactly one recording")
+        raise typer.Exit(EXIT_USAGE)
+    overrides: dict[str, Any] = {}
+    if speakers is not None:
+        overrides.setdefault("diarization", {})["speakers"] = speakers
+    if language is not None:
+        overrides.setdefault("asr", {})["language"] = language
+    try:
+        settings = load_settings(profile, config, overrides)
+        if transcript is not None and not transcript.is_file():
+            raise TranscriptFileError(transcript, "transcript file does not exist")
+    except UndertoneError as error:
+        stderr.print(f"error: {error}", markup=False)
+        raise typer.Exit(error.exit_code) from None
+
+    exit_code = 0
+    for path in audio:
+        try:
+            with stderr.status(f"{path.name}: starting") as status:
+                result = process_file(
+                    path,
+                    settings,
+                    transcript,
+                    report=lambda stage, name=path.name: status.update(f"{name}: {stage}"),
+                )
+                written = write_outputs(result, out, settings.render)
+        except UndertoneError as error:
+            stderr.print(f"error: {error}", markup=False)
+            exit_code = exit_code or error.exit_code
+            continue
+        except Exception as error:  # one broken recording must not stop the batch
+            stderr.print(f"error: {path}: unexpected failure ({type(error).__name__}: {error})", markup=False)
+            exit_code = exit_code or 1
+            continue
+        stderr.print(
+            f"done: {path} -> {', '.join(str(p) for p in written)} "
+            f"({result.source.duration:.1f} s, {len(result.speakers)} speakers, {len(result.lines)} lines)",
+            markup=False,
+        )
+    raise typer.Exit(exit_code)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the transcript document (undertone.transcript/1)."""
+    from undertone.model import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def profiles() -> None:
+    """List the shipped settings profiles."""
+    from undertone.config import available_profiles, profiles_dir
+
+    for name in available_profiles():
+        sys.stdout.write(f"{name}\t{profiles_dir() / (name + '.toml')}\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"undertone {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """undertone: interview transcripts that keep how things were said."""

@@ -1,0 +1,169 @@
+"""Settings: TOML profiles validated by pydantic, read once at the edge and passed down.
+
+A run's settings are the profile (``config/<name>.toml``), then a user's ``--config`` file,
+then command-line options, each overriding the one before. Unknown keys are errors, so a
+typo in a config file is reported instead of silently ignored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from undertone.errors import ConfigError
+
+DEFAULT_PROFILE = "default"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AsrSettings(_Section):
+    backend: Literal["whisper", "pocketsphinx"] = "whisper"
+    model: str = Field("turbo", description="Whisper model name or checkpoint path")
+    language: str | None = Field(None, description="ISO 639-1 code; None = auto-detect")
+    verbatim: bool = Field(True, description="Keep fillers, repetitions and cut-off words")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class DiarizationSettings(_Section):
+    backend: Literal["pyannote", "embedded"] = "pyannote"
+    model: str | None = "pyannote/speaker-diarization-community-1"
+    speakers: int | None = Field(None, ge=1, description="Exact number of speakers, if known")
+    min_speakers: int = Field(1, ge=1)
+    max_speakers: int = Field(4, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @model_validator(mode="after")
+    def _range(self) -> "DiarizationSettings":
+        if self.min_speakers > self.max_speakers:
+            raise ValueError("min_speakers must not exceed max_speakers")
+        return self
+
+
+class PauseSettings(_Section):
+    # Silences shorter than this are ordinary articulation (stop closures last up to ~100 ms)
+    # and are not transcribed at all.
+    micropause_min_s: float = Field(0.1, gt=0)
+    # Jefferson: a micropause "(.)" is a hearable pause under two tenths of a second; from
+    # 0.2 s on, pauses are timed "(0.2)".
+    timed_min_s: float = Field(0.2, gt=0)
+    # Silence measurement: a 10 ms frame is silent when it is this far below the speaker's
+    # median speech intensity (speech rarely dips more than ~25 dB inside a word).
+    silence_below_speaker_db: float = Field(25.0, gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> "PauseSettings":
+        if self.micropause_min_s > self.timed_min_s:
+            raise ValueError("micropause_min_s must not exceed timed_min_s")
+        return self
+
+
+class ProsodySettings(_Section):
+    # Wide first-pass range covering adult voices; each speaker's own range is then
+    # re-estimated from their quantiles (second pass).
+    pitch_floor_hz: float = Field(60.0, gt=0)
+    pitch_ceiling_hz: float = Field(600.0, gt=0)
+
+
+class RenderSettings(_Section):
+    width: int = Field(72, ge=30, le=400, description="Characters per transcript line")
+    timestamps: bool = Field(False, description="Print [hh:mm:ss] at the start of each turn")
+    ascii: bool = Field(False, description="Pure-ASCII output for tools that choke on ↑ ↓ °")
+    notation: Literal["plain", "standard", "jefferson"] = "standard"
+
+
+class Settings(_Section):
+    profile: str = DEFAULT_PROFILE
+    models_dir: Path | None = Field(
+        None, description="Local model folder for air-gapped machines (never download)"
+    )
+    asr: AsrSettings = AsrSettings()
+    diarization: DiarizationSettings = DiarizationSettings()
+    pauses: PauseSettings = PauseSettings()
+    prosody: ProsodySettings = ProsodySettings()
+    render: RenderSettings = RenderSettings()
+
+    def to_record(self) -> dict[str, Any]:
+        """The effective settings as plain JSON data (stored in every output)."""
+        return self.model_dump(mode="json")
+
+
+def profiles_dir() -> Path:
+    """Where the shipped profiles live: inside the installed package, or ``config/`` in a checkout."""
+    packaged = Path(__file__).parent / "profiles"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "config"
+
+
+def available_profiles() -> list[str]:
+    return sorted(p.stem for p in profiles_dir().glob("*.toml"))
+
+
+def load_settings(
+    profile: str = DEFAULT_PROFILE,
+    config_file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Combine a profile, an optional config file and overrides into validated settings.
+
+    ``profile`` is a shipped profile name or a path to a TOML file.
+    """
+    profile_path = _profile_path(profile)
+    merged = _read_toml(profile_path)
+    if config_file is not None:
+        merged = _deep_merge(merged, _read_toml(Path(config_file)))
+    if overrides:
+        merged = _deep_merge(merged, overrides)
+    merged.setdefault("profile", profile_path.stem)
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as error:
+        origin = config_file if config_file is not None else profile_path
+        raise ConfigError(origin, f"invalid settings: {_first_problem(error)}") from None
+
+
+def _profile_path(profile: str) -> Path:
+    candidate = Path(profile)
+    if candidate.suffix == ".toml":
+        if not candidate.is_file():
+            raise ConfigError(candidate, "profile file does not exist")
+        return candidate
+    path = profiles_dir() / f"{profile}.toml"
+    if not path.is_file():
+        known = ", ".join(available_profiles()) or "none found"
+        raise ConfigError(None, f"unknown profile {profile!r} (available: {known})")
+    return path
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(path, "config file does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, f"not valid TOML ({error})") from None
+    except OSError as error:
+        raise ConfigError(path, f"cannot read config ({error.strerror})") from None
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"]) or "settings"
+    return f"{where}: {problem['msg']}"

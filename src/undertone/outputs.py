@@ -1,0 +1,87 @@
+"""Write a transcript's outputs atomically: every file whole, or none of them touched.
+
+All formats are rendered in memory first, written to temporary files beside their targets,
+and only then renamed into place, so an interrupted run never leaves a half-written file.
+Files are created owner-only (0600): recordings and transcripts are confidential.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from undertone.config import RenderSettings
+from undertone.errors import OutputError
+from undertone.model import Transcript
+from undertone.render import DEFAULT_FORMATS, get_renderer
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def output_stem(transcript: Transcript) -> str:
+    return Path(transcript.source.path).stem
+
+
+def write_outputs(
+    transcript: Transcript,
+    out_dir: Path,
+    settings: RenderSettings,
+    formats: Iterable[str] = DEFAULT_FORMATS,
+) -> list[Path]:
+    """Render every requested format and put them in ``out_dir`` as ``<stem>.<suffix>``."""
+    rendered = []
+    for name in formats:
+        renderer = get_renderer(name)
+        rendered.append((out_dir / f"{output_stem(transcript)}{renderer.suffix}", renderer.render(transcript, settings)))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    except OSError as error:
+        raise OutputError(out_dir, f"cannot create output folder ({_reason(error)})") from None
+    temporaries: list[tuple[Path, Path]] = []
+    try:
+        for target, content in rendered:
+            temporaries.append((_write_temporary(target, content), target))
+        for temporary, target in temporaries:
+            os.replace(temporary, target)
+    except OSError as error:
+        for temporary, _ in temporaries:
+            temporary.unlink(missing_ok=True)
+        raise OutputError(out_dir, f"cannot write outputs ({_reason(error)})") from None
+    return [target for target, _ in rendered]
+
+
+def write_text_atomic(target: Path, content: str) -> None:
+    """Write one text file atomically (temporary file in the same folder, then rename)."""
+    temporary = _write_temporary(target, content)
+    try:
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write_temporary(target: Path, content: str) -> Path:
+    descriptor, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    temporary = Path(name)
+    try:
+        os.fchmod(descriptor, FILE_MODE)
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def _reason(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "disk is full"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied"
+    return error.strerror or str(error)

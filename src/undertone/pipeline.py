@@ -1,0 +1,299 @@
+"""One recording through every stage, as plain function calls (no Prefect needed).
+
+load audio -> transcribe (or align a known transcript) and diarise -> align words to speakers
+-> prosodic analysis -> annotate -> lay out lines. ``flows/`` wraps the same functions as
+Prefect tasks; the command line calls :func:`process_file`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from undertone import __version__
+from undertone.align import (
+    OverlapSpan,
+    assign_speakers,
+    find_overlaps,
+    group_turns,
+    overlaps_from_turns,
+    speaker_ids,
+)
+from undertone.annotate import measure_silences, silence_threshold_db, snap_word_edges
+from undertone.audio import FRAME_HOP_S, SAMPLE_RATE, Audio, load
+from undertone.config import Settings
+from undertone.diarize import Diarization
+from undertone.model import (
+    AsrInfo,
+    DiarizationInfo,
+    Overlap,
+    Pause,
+    Pipeline,
+    Source,
+    Speaker,
+    Transcript,
+    Turn,
+    Word,
+)
+from undertone.prosody import (
+    Track,
+    intensity_track,
+    median_or_none,
+    noise_floor_db,
+    pitch_track,
+)
+from undertone.render.layout import layout_lines
+from undertone.transcribe import Recognition, RecognizedWord
+
+if TYPE_CHECKING:
+    from undertone.transcribe.known import KnownTurn
+
+OFFLINE_ASR_NOTE = (
+    "words recognised by pocketsphinx (offline profile): expect many misrecognised words; "
+    "check against the audio, or use the default profile (Whisper)"
+)
+EMBEDDED_DIARIZER_NOTE = (
+    "speakers separated by the embedded diarizer (offline profile): less accurate than "
+    "pyannote.audio, especially with more than two speakers or much overlapping talk"
+)
+
+Report = Callable[[str], None]
+
+
+def transcribe_audio(audio: Audio, settings: Settings, known: list[KnownTurn] | None = None) -> Recognition:
+    """Words with times: ASR by the profile's backend, or alignment of a known transcript."""
+    if known is not None:
+        from undertone.transcribe import sphinx
+
+        recognition = sphinx.align(audio.mono, known, SAMPLE_RATE)
+        recognition.backend = "transcript+pocketsphinx-alignment"
+        return recognition
+    asr = settings.asr
+    if asr.backend == "pocketsphinx":
+        from undertone.transcribe import sphinx
+
+        recognition = sphinx.recognize(audio.mono, SAMPLE_RATE, language=asr.language or "en")
+        recognition.notes.append(OFFLINE_ASR_NOTE)
+        return recognition
+    from undertone.transcribe import whisper_backend
+
+    return whisper_backend.transcribe(
+        audio.mono,
+        model=asr.model,
+        language=asr.language,
+        models_dir=settings.models_dir,
+        device=asr.device,
+        verbatim=asr.verbatim,
+    )
+
+
+def diarize_audio(audio: Audio, settings: Settings) -> Diarization:
+    """Who spoke when, by the profile's diarisation backend."""
+    options = settings.diarization
+    if options.backend == "embedded":
+        from undertone.diarize import embedded
+
+        return embedded.diarize(
+            audio.mono,
+            SAMPLE_RATE,
+            num_speakers=options.speakers,
+            min_speakers=options.min_speakers,
+            max_speakers=options.max_speakers,
+        )
+    from undertone.diarize import pyannote_backend
+
+    return pyannote_backend.diarize(
+        audio.mono,
+        SAMPLE_RATE,
+        model=options.model or "pyannote/speaker-diarization-community-1",
+        models_dir=settings.models_dir,
+        num_speakers=options.speakers,
+        min_speakers=options.min_speakers,
+        max_speakers=options.max_speakers,
+        device=options.device,
+    )
+
+
+def build_transcript(
+    audio: Audio,
+    recognition: Recognition,
+    diarization: Diarization | None,
+    settings: Settings,
+) -> Transcript:
+    """Align, measure and lay out: everything after the models, as one pure computation."""
+    recognized = sorted(recognition.words, key=lambda w: (w.start, w.end))
+    labels_from_transcript = any(w.speaker for w in recognized)
+    if diarization is not None and not labels_from_transcript:
+        labels = assign_speakers(recognized, diarization.annotation)
+    else:
+        labels = [w.speaker for w in recognized]
+    label_to_id = speaker_ids(labels)
+    fallback = next(iter(label_to_id.values()), "S1")
+    speakers = [label_to_id.get(label, fallback) if label else fallback for label in labels]
+    if recognized and not label_to_id:
+        label_to_id = {"S1": "S1"}
+
+    intensity = intensity_track(audio.mono, SAMPLE_RATE)
+    pitch = pitch_track(
+        audio.mono, SAMPLE_RATE, settings.prosody.pitch_floor_hz, settings.prosody.pitch_ceiling_hz
+    )
+    starts = np.array([w.start for w in recognized], dtype=np.float64)
+    ends = np.array([max(w.end, w.start) for w in recognized], dtype=np.float64)
+    frame_speaker = _frame_speakers(len(intensity.times), starts, ends, speakers)
+    speech_level = {
+        sid: median_or_none(intensity.values[frame_speaker == sid]) for sid in set(speakers)
+    }
+    floor = noise_floor_db(intensity)
+    thresholds = {
+        sid: silence_threshold_db(level, floor, settings.pauses.silence_below_speaker_db)
+        for sid, level in speech_level.items()
+        if level is not None
+    }
+    for sid in set(speakers) - set(thresholds):
+        thresholds[sid] = floor + 6.0
+    edges = intensity_track(audio.mono, SAMPLE_RATE, window_blocks=1)
+    silences = measure_silences(starts, ends, speakers, edges, thresholds, settings.pauses)
+    starts, ends = snap_word_edges(starts, ends, silences)
+
+    words = [
+        Word(
+            i=i,
+            text=w.text,
+            start=float(starts[i]),
+            end=float(ends[i]),
+            speaker=speakers[i],
+            confidence=w.confidence,
+            kind=w.kind,
+        )
+        for i, w in enumerate(recognized)
+    ]
+    turn_spans = group_turns(_with_times(recognized, starts, ends), speakers)
+    if diarization is not None and diarization.annotation is not None:
+        overlap_spans = find_overlaps(diarization.annotation, label_to_id)
+    else:
+        overlap_spans = overlaps_from_turns(turn_spans)
+
+    in_overlap = _overlap_mask(intensity.times, overlap_spans)
+    speaker_records = []
+    for label, sid in label_to_id.items():
+        own = (frame_speaker == sid) & ~in_overlap
+        speaker_records.append(
+            Speaker(
+                id=sid,
+                label=label if labels_from_transcript else sid,
+                f0_median_hz=_round(median_or_none(_pitch_at(pitch, intensity.times[own]))),
+                intensity_median_db=_round(median_or_none(intensity.values[own])),
+            )
+        )
+
+    transcript = Transcript(
+        source=Source(
+            path=str(audio.path),
+            sha256=audio.sha256,
+            duration=round(audio.duration, 3),
+            sample_rate=audio.sample_rate,
+            channels=audio.n_channels,
+        ),
+        pipeline=Pipeline(
+            version=__version__,
+            profile=settings.profile,
+            asr=AsrInfo(backend=recognition.backend, model=recognition.model, language=recognition.language),
+            diarization=DiarizationInfo(
+                backend=diarization.backend if diarization else "transcript",
+                model=diarization.model if diarization else None,
+            ),
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            config=settings.to_record(),
+            notes=_notes(recognition, diarization),
+        ),
+        speakers=speaker_records,
+        words=words,
+        turns=[
+            Turn(speaker=t.speaker, start=t.start, end=t.end, first_word=t.first_word, last_word=t.last_word)
+            for t in turn_spans
+        ],
+        pauses=[
+            Pause(
+                start=s.start,
+                end=s.end,
+                duration=round(s.end - s.start, 3),
+                kind=s.kind,
+                speaker=s.speaker,
+                after_word=s.after_word,
+                before_word=s.before_word,
+            )
+            for s in silences
+        ],
+        overlaps=[Overlap(start=o.start, end=o.end, speakers=list(o.speakers)) for o in overlap_spans],
+        annotations=[],
+        lines=[],
+    )
+    transcript.lines = layout_lines(transcript, settings.render)
+    return transcript
+
+
+def process_file(
+    audio_path: Path,
+    settings: Settings,
+    transcript_path: Path | None = None,
+    report: Report = lambda stage: None,
+) -> Transcript:
+    """Run every stage on one recording; ``report`` is told each stage as it starts."""
+    from undertone.transcribe.known import parse_transcript
+
+    report("loading audio")
+    audio = load(audio_path)
+    known = parse_transcript(transcript_path) if transcript_path is not None else None
+    report("aligning transcript" if known else "transcribing")
+    recognition = transcribe_audio(audio, settings, known)
+    diarization = None
+    if known is None:
+        report("diarising")
+        diarization = diarize_audio(audio, settings)
+    report("analysing")
+    return build_transcript(audio, recognition, diarization, settings)
+
+
+def _with_times(words: list[RecognizedWord], starts: np.ndarray, ends: np.ndarray) -> list[RecognizedWord]:
+    """Copies of the recognised words carrying the measured (snapped) times."""
+    return [replace(w, start=float(s), end=float(e)) for w, s, e in zip(words, starts, ends)]
+
+
+def _notes(recognition: Recognition, diarization: Diarization | None) -> list[str]:
+    notes = list(recognition.notes)
+    if diarization is not None and diarization.backend == "embedded":
+        notes.append(EMBEDDED_DIARIZER_NOTE)
+    return notes
+
+
+def _frame_speakers(n_frames: int, starts: np.ndarray, ends: np.ndarray, speakers: list[str]) -> np.ndarray:
+    """For each 10 ms frame, the speaker whose word covers it ('' where nobody speaks)."""
+    owner = np.full(n_frames, "", dtype=object)
+    first = np.clip(np.round(starts / FRAME_HOP_S).astype(int), 0, n_frames)
+    last = np.clip(np.round(ends / FRAME_HOP_S).astype(int), 0, n_frames)
+    for a, b, sid in zip(first, last, speakers):
+        owner[a:b] = sid
+    return owner
+
+
+def _overlap_mask(times: np.ndarray, overlaps: list[OverlapSpan]) -> np.ndarray:
+    mask = np.zeros(len(times), dtype=bool)
+    for overlap in overlaps:
+        mask |= (times >= overlap.start) & (times < overlap.end)
+    return mask
+
+
+def _pitch_at(pitch: Track, times: np.ndarray) -> np.ndarray:
+    if len(pitch.times) == 0 or len(times) == 0:
+        return np.zeros(0)
+    index = np.clip(np.round((times - pitch.times[0]) / FRAME_HOP_S).astype(int), 0, len(pitch.values) - 1)
+    return pitch.values[index]
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)

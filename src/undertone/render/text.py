@@ -1,0 +1,69 @@
+"""The line-numbered transcript (.txt): a header, a key to the marks, then numbered lines."""
+
+from __future__ import annotations
+
+from undertone.config import RenderSettings
+from undertone.model import Transcript
+from undertone.render.layout import MICROPAUSE_MARK, numbered
+
+_ASCII_REPLACEMENTS = {"↑": "^", "↓": "v", "°": "o", "–": "-", "—": "-", "·": "-", "…": "..."}
+
+
+def render_text(transcript: Transcript, settings: RenderSettings) -> str:
+    """Header and numbered lines exactly as recorded in ``transcript.lines``."""
+    rule = "-" * settings.width
+    parts = _header(transcript) + [rule] + [numbered(line) for line in transcript.lines]
+    text = "\n".join(parts) + "\n"
+    if settings.ascii:
+        text = to_ascii(text)
+    return text
+
+
+def to_ascii(text: str) -> str:
+    """Replace the notation's non-ASCII symbols with ASCII stand-ins (and drop any others)."""
+    for symbol, replacement in _ASCII_REPLACEMENTS.items():
+        text = text.replace(symbol, replacement)
+    return text.encode("ascii", errors="replace").decode("ascii")
+
+
+def _header(transcript: Transcript) -> list[str]:
+    source, pipeline = transcript.source, transcript.pipeline
+    channels = "1 channel" if source.channels == 1 else f"{source.channels} channels"
+    speakers = ", ".join(
+        f"{s.label}" + (f" ({s.role})" if s.role else "") for s in transcript.speakers
+    ) or "none detected"
+    asr, diarization = pipeline.asr, pipeline.diarization
+    lines = [
+        f"undertone transcript: {_file_name(source.path)}",
+        f"Source:    {source.path} (sha256 {source.sha256[:12]}), {_duration(source.duration)}, "
+        f"{source.sample_rate} Hz, {channels}",
+        f"Speakers:  {speakers}",
+        f"Engines:   ASR {asr.backend} {asr.model} ({asr.language or 'language unknown'}); "
+        f"speakers {diarization.backend}" + (f" {diarization.model}" if diarization.model else ""),
+        f"Profile:   {pipeline.profile}; undertone {pipeline.version}; created {pipeline.created}",
+    ]
+    lines += [f"Note:      {note}" for note in pipeline.notes]
+    lines.append(f"Key:       {_key(transcript)}")
+    return lines
+
+
+def _key(transcript: Transcript) -> str:
+    kinds = {p.kind for p in transcript.pauses}
+    entries = []
+    if "pause" in kinds or "gap" in kinds:
+        entries.append("(0.7) silence in seconds")
+    if "micropause" in kinds:
+        entries.append(f"{MICROPAUSE_MARK} micropause under 0.2 s")
+    if transcript.overlaps:
+        entries.append("[ ] overlapping talk")
+    return "; ".join(entries) if entries else "no marks"
+
+
+def _duration(seconds: float) -> str:
+    whole = int(round(seconds))
+    hours, minutes, secs = whole // 3600, whole % 3600 // 60, whole % 60
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _file_name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
