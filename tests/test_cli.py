@@ -1,0 +1,63 @@
+"""The command line: its shape, its errors, and a batch that survives a bad file."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import soundfile
+from typer.testing import CliRunner
+
+from undertone.cli import app
+from undertone.errors import AudioError, ConfigError
+
+runner = CliRunner()
+
+
+def test_help_documents_the_process_options():
+    result = runner.invoke(app, ["process", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for option in ("--out", "--profile", "--config", "--transcript", "--speakers", "--language"):
+        assert option in result.output
+
+
+def test_schema_command_prints_a_valid_json_schema():
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert {"source", "pipeline", "speakers", "words", "turns", "pauses", "overlaps", "annotations", "lines"} <= set(
+        schema["required"]
+    )
+
+
+def test_bad_inputs_get_one_line_each_and_a_nonzero_exit(tmp_path: Path):
+    empty = tmp_path / "empty.wav"
+    empty.touch()
+    text = tmp_path / "notes.mp3"
+    text.write_text("this is not audio")
+    missing = tmp_path / "missing.wav"
+    result = runner.invoke(app, ["process", str(empty), str(text), str(missing), "--out", str(tmp_path / "out"),
+                                 "--profile", "offline"])
+    assert result.exit_code == AudioError.exit_code
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3
+    assert "empty.wav: file is empty" in errors[0]
+    assert "notes.mp3: not a readable audio file" in errors[1]
+    assert "missing.wav: file does not exist" in errors[2]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_bad_config_stops_before_any_work(tmp_path: Path):
+    config = tmp_path / "bad.toml"
+    config.write_text("[asr]\nbackend = 'nonsense'\n")
+    audio = tmp_path / "a.wav"
+    soundfile.write(audio, np.zeros(16000, dtype=np.float32), 16000)
+    result = runner.invoke(app, ["process", str(audio), "--out", str(tmp_path), "--config", str(config)])
+    assert result.exit_code == ConfigError.exit_code
+    assert "bad.toml" in result.stderr and "asr.backend" in result.stderr
+
+
+def test_transcript_needs_exactly_one_recording(tmp_path: Path):
+    result = runner.invoke(app, ["process", "a.wav", "b.wav", "--out", str(tmp_path), "--transcript", "t.txt"])
+    assert result.exit_code == 2

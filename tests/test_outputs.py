@@ -1,0 +1,58 @@
+"""Outputs are written whole or not at all, owner-only."""
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from documents import make_transcript
+from undertone.config import RenderSettings
+from undertone.errors import OutputError
+from undertone.outputs import write_outputs
+
+
+def test_writes_json_and_txt_owner_only(tmp_path: Path):
+    transcript = make_transcript([("S1", ["hello"])])
+    written = write_outputs(transcript, tmp_path / "out", RenderSettings())
+    assert [p.name for p in written] == ["p2.json", "p2.txt"]
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "    1  I:  hello" in written[1].read_text(encoding="utf-8")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p2.json", "p2.txt"]  # no leftovers
+
+
+def test_failed_write_leaves_previous_outputs_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    out = tmp_path / "out"
+    first = write_outputs(make_transcript([("S1", ["first"])]), out, RenderSettings())
+    before = {p.name: p.read_bytes() for p in first}
+
+    real_replace = os.replace
+    calls = []
+
+    def failing_replace(src, dst):  # the second rename hits a full disk
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OutputError, match="disk is full"):
+        write_outputs(make_transcript([("S1", ["second"])]), out, RenderSettings())
+    assert not list(out.glob("*.part"))
+    assert (out / "p2.txt").read_bytes() == before["p2.txt"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_folder_is_reported(tmp_path: Path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(OutputError, match="locked"):
+        write_outputs(make_transcript([("S1", ["x"])]), locked, RenderSettings())
+
+
+def test_output_path_that_cannot_be_a_folder_is_reported(tmp_path: Path):
+    blocker = tmp_path / "report.txt"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError, match="report.txt.*cannot create output folder"):
+        write_outputs(make_transcript([("S1", ["x"])]), blocker / "out", RenderSettings())
