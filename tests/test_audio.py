@@ -1,0 +1,70 @@
+"""Loading recordings: formats, channels, rates, and clear errors for bad files."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from synth import voiced
+from undertone.audio import SAMPLE_RATE, file_sha256, load
+from undertone.errors import AudioError
+
+
+def _stereo(rate: int, seconds: float = 1.0) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    return np.stack([0.5 * np.sin(2 * np.pi * 220 * t), 0.25 * np.sin(2 * np.pi * 330 * t)], axis=1)
+
+
+def test_wav_at_44k_stereo_keeps_channels_and_gives_16k_mono(tmp_path: Path):
+    path = tmp_path / "two mics é.wav"
+    soundfile.write(path, _stereo(44_100), 44_100, subtype="PCM_24")
+    audio = load(path)
+    assert (audio.sample_rate, audio.n_channels) == (44_100, 2)
+    assert audio.duration == pytest.approx(1.0)
+    assert len(audio.mono) == pytest.approx(SAMPLE_RATE, abs=2)
+    assert audio.sha256 == file_sha256(path)
+
+
+def test_flac_round_trips_samples(tmp_path: Path):
+    signal = voiced(150, 0.5)
+    path = tmp_path / "x.flac"
+    soundfile.write(path, signal, SAMPLE_RATE)
+    assert np.allclose(load(path).mono, signal, atol=1e-4)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+def test_mp3_is_decoded_through_ffmpeg(tmp_path: Path):
+    wav, mp3 = tmp_path / "x.wav", tmp_path / "x.mp3"
+    soundfile.write(wav, voiced(150, 1.0), SAMPLE_RATE)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav), str(mp3)], check=True)
+    audio = load(mp3)
+    assert audio.duration == pytest.approx(1.0, abs=0.06)  # MP3 frames pad the ends
+    assert np.sqrt(np.mean(audio.mono**2)) > 0.05
+
+
+def test_source_file_is_not_modified(tmp_path: Path):
+    path = tmp_path / "x.wav"
+    soundfile.write(path, voiced(150, 0.5), SAMPLE_RATE)
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    load(path)
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(b"", "file is empty"), (b"hello, this is text", "not a readable audio file"), (b"RIFF\x10\x00\x00\x00WAVEfmt ", "")],
+)
+def test_bad_files_raise_one_clear_error(tmp_path: Path, content: bytes, problem: str):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(content)
+    with pytest.raises(AudioError, match=f"bad.wav: .*{problem}") as caught:
+        load(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_file(tmp_path: Path):
+    with pytest.raises(AudioError, match="nope.wav: file does not exist"):
+        load(tmp_path / "nope.wav")
