@@ -13,6 +13,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 SCHEMA_ID = "undertone.transcript/1"
+# pipeline.asr.backend when words come from a known transcript aligned to the audio, and
+# pipeline.diarization.backend when that transcript also named the speakers.
+ALIGNMENT_BACKEND = "pocketsphinx-alignment"
+TRANSCRIPT_SPEAKERS = "transcript"
 
 WordKind = Literal["word", "filler", "cutoff"]
 PauseKind = Literal["micropause", "pause", "gap"]

@@ -29,6 +29,8 @@ from undertone.audio import FRAME_HOP_S, SAMPLE_RATE, Audio, load
 from undertone.config import Settings
 from undertone.diarize import Diarization
 from undertone.model import (
+    ALIGNMENT_BACKEND,
+    TRANSCRIPT_SPEAKERS,
     AsrInfo,
     DiarizationInfo,
     Overlap,
@@ -71,7 +73,7 @@ def transcribe_audio(audio: Audio, settings: Settings, known: list[KnownTurn] | 
         from undertone.transcribe import sphinx
 
         recognition = sphinx.align(audio.mono, known, SAMPLE_RATE)
-        recognition.backend = "transcript+pocketsphinx-alignment"
+        recognition.backend = ALIGNMENT_BACKEND
         return recognition
     asr = settings.asr
     if asr.backend == "pocketsphinx":
@@ -204,7 +206,7 @@ def build_transcript(
             profile=settings.profile,
             asr=AsrInfo(backend=recognition.backend, model=recognition.model, language=recognition.language),
             diarization=DiarizationInfo(
-                backend=diarization.backend if diarization else "transcript",
+                backend=diarization.backend if diarization else TRANSCRIPT_SPEAKERS,
                 model=diarization.model if diarization else None,
             ),
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),

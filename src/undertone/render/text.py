@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from undertone.config import RenderSettings
-from undertone.model import Transcript
+from undertone.model import ALIGNMENT_BACKEND, TRANSCRIPT_SPEAKERS, Transcript
 from undertone.render.layout import MICROPAUSE_MARK, numbered
 
 _ASCII_REPLACEMENTS = {"↑": "^", "↓": "v", "°": "o", "–": "-", "—": "-", "·": "-", "…": "..."}
@@ -32,19 +32,31 @@ def _header(transcript: Transcript) -> list[str]:
     speakers = ", ".join(
         f"{s.label}" + (f" ({s.role})" if s.role else "") for s in transcript.speakers
     ) or "none detected"
-    asr, diarization = pipeline.asr, pipeline.diarization
     lines = [
         f"undertone transcript: {_file_name(source.path)}",
         f"Source:    {source.path} (sha256 {source.sha256[:12]}), {_duration(source.duration)}, "
         f"{source.sample_rate} Hz, {channels}",
         f"Speakers:  {speakers}",
-        f"Engines:   ASR {asr.backend} {asr.model} ({asr.language or 'language unknown'}); "
-        f"speakers {diarization.backend}" + (f" {diarization.model}" if diarization.model else ""),
+        f"Engines:   {_engines(transcript)}",
         f"Profile:   {pipeline.profile}; undertone {pipeline.version}; created {pipeline.created}",
     ]
     lines += [f"Note:      {note}" for note in pipeline.notes]
     lines.append(f"Key:       {_key(transcript)}")
     return lines
+
+
+def _engines(transcript: Transcript) -> str:
+    asr, diarization = transcript.pipeline.asr, transcript.pipeline.diarization
+    language = asr.language or "language unknown"
+    if asr.backend == ALIGNMENT_BACKEND:
+        words = f"words from the known transcript, timed by pocketsphinx alignment ({asr.model}, {language})"
+    else:
+        words = f"words by {asr.backend} {asr.model} ({language})"
+    if diarization.backend == TRANSCRIPT_SPEAKERS:
+        speakers = "speakers from the transcript"
+    else:
+        speakers = f"speakers by {diarization.backend}" + (f" {diarization.model}" if diarization.model else "")
+    return f"{words}; {speakers}"
 
 
 def _key(transcript: Transcript) -> str:
