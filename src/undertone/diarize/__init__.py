@@ -19,3 +19,6 @@ class Diarization:
     annotation: Annotation
     backend: str
     model: str | None
+    # The same turns without overlap (one speaker at a time), when the backend provides it:
+    # pyannote.audio 4 derives it for attributing ASR words, which cannot overlap.
+    exclusive: Annotation | None = None
