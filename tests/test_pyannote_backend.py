@@ -30,97 +30,9 @@ from pyannote.audio.telemetry import metrics  # noqa: E402
 from pyannote.core import Annotation, Segment  # noqa: E402
 
 from undertone.diarize import pyannote_backend as pb  # noqa: E402
+from tiny_models import random_pipeline_folder  # noqa: E402
 
 HUB_ID = pb.DEFAULT_MODEL
-CHUNK_S = 2.0  # segmentation window of the test model (the real one uses 10 s)
-
-
-def save_pyannote_model(model, path: Path) -> None:
-    """Save a model as the Lightning checkpoint ``Model.from_pretrained`` reads (no Trainer)."""
-    import lightning
-
-    checkpoint = {
-        "state_dict": model.state_dict(),
-        "hyper_parameters": dict(model.hparams),
-        "pytorch-lightning_version": lightning.__version__,
-    }
-    model.on_save_checkpoint(checkpoint)  # adds pyannote's versions, architecture, specifications
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(checkpoint, path)
-
-
-def random_pipeline_folder(folder: Path) -> Path:
-    """A community-1-shaped pipeline folder with random segmentation, embedding and PLDA."""
-    from pyannote.audio.core.task import Problem, Resolution, Specifications
-    from pyannote.audio.models.embedding import WeSpeakerResNet34
-    from pyannote.audio.models.segmentation import PyanNet
-
-    torch.manual_seed(0)
-    segmentation = PyanNet(
-        sincnet={"stride": 10},
-        lstm={"hidden_size": 32, "num_layers": 1},
-        linear={"hidden_size": 32, "num_layers": 1},
-    )
-    # As pyannote/segmentation-3.0: 3 local speakers, at most 2 at once, as a powerset.
-    segmentation.specifications = Specifications(
-        problem=Problem.MONO_LABEL_CLASSIFICATION,
-        resolution=Resolution.FRAME,
-        duration=CHUNK_S,
-        classes=["speaker#1", "speaker#2", "speaker#3"],
-        powerset_max_classes=2,
-        permutation_invariant=True,
-    )
-    segmentation.build()
-    save_pyannote_model(segmentation, folder / "segmentation" / "pytorch_model.bin")
-
-    embedding = WeSpeakerResNet34()  # the community-1 architecture, 256-dimensional
-    embedding.specifications = Specifications(
-        problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=CHUNK_S
-    )
-    embedding.build()
-    save_pyannote_model(embedding, folder / "embedding" / "pytorch_model.bin")
-
-    save_random_plda(folder / "plda", dimension=256, lda_dimension=128)
-
-    config = {
-        "dependencies": {"pyannote.audio": "4.0.0"},
-        "pipeline": {
-            "name": "pyannote.audio.pipelines.SpeakerDiarization",
-            "params": {
-                "segmentation": "$model/segmentation",
-                "embedding": "$model/embedding",
-                "plda": "$model/plda",
-                "clustering": "VBxClustering",
-                "embedding_exclude_overlap": True,
-                "segmentation_step": 0.5,  # fewer chunks than the real 0.1: a faster test
-            },
-        },
-        "params": {
-            "segmentation": {"min_duration_off": 0.0},
-            "clustering": {"threshold": 0.6, "Fa": 0.07, "Fb": 0.8},
-        },
-    }
-    (folder / "config.yaml").write_text(yaml.safe_dump(config))
-    return folder
-
-
-def save_random_plda(folder: Path, dimension: int, lda_dimension: int) -> None:
-    """VBx's x-vector transform and PLDA, in the two .npz files pyannote's PLDA loads."""
-    rng = np.random.default_rng(0)
-    folder.mkdir(parents=True, exist_ok=True)
-    np.savez(
-        folder / "xvec_transform.npz",
-        mean1=rng.normal(size=dimension),
-        mean2=rng.normal(size=lda_dimension) * 0.1,
-        lda=rng.normal(size=(dimension, lda_dimension)) / np.sqrt(dimension),
-    )
-    rotation, _ = np.linalg.qr(rng.normal(size=(lda_dimension, lda_dimension)))
-    np.savez(
-        folder / "plda.npz",
-        mu=np.zeros(lda_dimension),
-        tr=rotation,
-        psi=np.sort(rng.uniform(0.5, 5.0, size=lda_dimension))[::-1],
-    )
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import urllib.error
-from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,30 +22,9 @@ from undertone.audio import SAMPLE_RATE  # noqa: E402
 from undertone.errors import ConfigError, ModelUnavailableError  # noqa: E402
 from undertone.transcribe import Recognition, RecognizedWord  # noqa: E402
 from undertone.transcribe import whisper_backend as wb  # noqa: E402
+from tiny_models import tiny_whisper_checkpoint  # noqa: E402
 
 TURBO_URL = whisper._MODELS["turbo"]
-
-
-def tiny_whisper_checkpoint(path: Path) -> Path:
-    """Save a randomly initialised, multilingual Whisper of a few MB in whisper's .pt format.
-
-    ``n_text_ctx`` is 32 rather than the real 448: whisper decodes up to ``n_text_ctx // 2``
-    tokens per window, and random weights rarely stop early, so 448 would make each of the six
-    fallback temperatures decode 224 tokens per window.
-    """
-    dims = whisper.model.ModelDimensions(
-        n_mels=80, n_audio_ctx=1500, n_audio_state=64, n_audio_head=2, n_audio_layer=1,
-        n_vocab=51865, n_text_ctx=32, n_text_state=64, n_text_head=2, n_text_layer=1,
-    )
-    torch.manual_seed(0)
-    model = whisper.model.Whisper(dims)
-    with torch.no_grad():
-        # Whisper allocates this with torch.empty (real checkpoints overwrite it): leaving it
-        # uninitialised gives NaN logits at random.
-        model.decoder.positional_embedding.normal_(0.0, 0.02)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"dims": asdict(dims), "model_state_dict": model.state_dict()}, path)
-    return path
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -82,8 +82,11 @@ def transcribe_audio(audio: Audio, settings: Settings, known: list[KnownTurn] | 
         recognition = sphinx.recognize(audio.mono, SAMPLE_RATE, language=asr.language or "en")
         recognition.notes.append(OFFLINE_ASR_NOTE)
         return recognition
+    from undertone.diarize.vad import speech_regions
     from undertone.transcribe import whisper_backend
 
+    # Whisper decodes only where someone speaks: it invents text over long silences.
+    regions = [(segment.start, segment.end) for segment in speech_regions(audio.mono, SAMPLE_RATE)]
     return whisper_backend.transcribe(
         audio.mono,
         model=asr.model,
@@ -91,6 +94,7 @@ def transcribe_audio(audio: Audio, settings: Settings, known: list[KnownTurn] | 
         models_dir=settings.models_dir,
         device=asr.device,
         verbatim=asr.verbatim,
+        speech_regions=regions,
     )
 
 
