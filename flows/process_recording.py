@@ -31,8 +31,10 @@ def load_audio(path: Path) -> Audio:
 
 
 @task(name="transcribe")
-def transcribe(audio: Audio, settings: Settings, known: list[KnownTurn] | None) -> Recognition:
-    return pipeline.transcribe_audio(audio, settings, known)
+def transcribe(
+    audio: Audio, settings: Settings, known: list[KnownTurn] | None, transcript: Path | None
+) -> Recognition:
+    return pipeline.transcribe_audio(audio, settings, known, transcript)
 
 
 @task(name="diarize")
@@ -72,7 +74,7 @@ def process_recording(
     known = parse_transcript(transcript) if transcript is not None else None
 
     loaded = load_audio(audio)
-    recognition = transcribe.submit(loaded, settings, known)
+    recognition = transcribe.submit(loaded, settings, known, transcript)
     diarization = diarize.submit(loaded, settings) if known is None else None
     result = analyse(loaded, recognition.result(), diarization.result() if diarization else None, settings)
     written = write(result, out, settings)

@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from undertone.errors import TranscriptFileError
-from undertone.transcribe.known import KnownTurn, parse_transcript, parse_transcript_text, spoken_form, tokenize
+from undertone.transcribe.known import (
+    KnownTurn,
+    parse_transcript,
+    parse_transcript_text,
+    spoken_form,
+    tokenize,
+)
 
 GOOD = """\
 # Interview 3 (comment lines and blank lines are ignored)
@@ -100,7 +106,10 @@ def test_error_without_path_is_still_readable():
 @pytest.mark.parametrize(
     "text, tokens",
     [
-        ("Well, I'd- I'd always wanted to, um, wa- walk there.", ["Well", "I'd-", "I'd", "always", "wanted", "to", "um", "wa-", "walk", "there"]),
+        (
+            "Well, I'd- I'd always wanted to, um, wa- walk there.",
+            ["Well", "I'd-", "I'd", "always", "wanted", "to", "um", "wa-", "walk", "there"],
+        ),
         ('He said "Zorblat!" -- twice...', ["He", "said", "Zorblat", "twice"]),
         ("don’t stop (laughs) well-known", ["don’t", "stop", "laughs", "well-known"]),
         ("It cost 3.5 euros, 100%.", ["It", "cost", "3.5", "euros", "100"]),

@@ -86,7 +86,8 @@ def build_recording(sentences: list[np.ndarray], pauses_s, seed: int = 0, snr_db
     signal = np.concatenate(pieces)
     if snr_db is not None:
         speech_power = np.mean(np.concatenate(sentences) ** 2)
-        noise = np.random.default_rng(seed).normal(0.0, np.sqrt(speech_power / 10 ** (snr_db / 10)), len(signal))
+        noise_sd = np.sqrt(speech_power / 10 ** (snr_db / 10))
+        noise = np.random.default_rng(seed).normal(0.0, noise_sd, len(signal))
         signal = signal + noise.astype(np.float32)
     return signal.astype(np.float32), spans
 
@@ -98,7 +99,8 @@ def recording(espeak):
 
 @pytest.fixture(scope="module")
 def turns() -> list[KnownTurn]:
-    return [KnownTurn(speaker, text, line) for line, (speaker, text) in enumerate(zip(SPEAKERS, SENTENCES), 1)]
+    numbered = enumerate(zip(SPEAKERS, SENTENCES), start=1)
+    return [KnownTurn(speaker, text, line) for line, (speaker, text) in numbered]
 
 
 @pytest.fixture(scope="module")

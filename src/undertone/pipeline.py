@@ -67,12 +67,17 @@ EMBEDDED_DIARIZER_NOTE = (
 Report = Callable[[str], None]
 
 
-def transcribe_audio(audio: Audio, settings: Settings, known: list[KnownTurn] | None = None) -> Recognition:
+def transcribe_audio(
+    audio: Audio,
+    settings: Settings,
+    known: list[KnownTurn] | None = None,
+    transcript_path: Path | None = None,
+) -> Recognition:
     """Words with times: ASR by the profile's backend, or alignment of a known transcript."""
     if known is not None:
         from undertone.transcribe import sphinx
 
-        recognition = sphinx.align(audio.mono, known, SAMPLE_RATE)
+        recognition = sphinx.align(audio.mono, known, SAMPLE_RATE, path=transcript_path)
         recognition.backend = ALIGNMENT_BACKEND
         return recognition
     asr = settings.asr
@@ -256,7 +261,7 @@ def process_file(
     audio = load(audio_path)
     known = parse_transcript(transcript_path) if transcript_path is not None else None
     report("aligning transcript" if known else "transcribing")
-    recognition = transcribe_audio(audio, settings, known)
+    recognition = transcribe_audio(audio, settings, known, transcript_path)
     diarization = None
     if known is None:
         report("diarising")

@@ -53,7 +53,8 @@ def parse_transcript(path: Path) -> list[KnownTurn]:
         text = raw.decode("utf-8-sig")  # strips a BOM if present
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        raise TranscriptFileError(path, f"line {line}: not valid UTF-8 text (save the file as UTF-8)") from None
+        problem = f"line {line}: not valid UTF-8 text (save the file as UTF-8)"
+        raise TranscriptFileError(path, problem) from None
     return parse_transcript_text(text, path)
 
 

@@ -441,8 +441,8 @@ def _context_sounds(letters: str, position: int, graphemes: str, sounds: str) ->
         return ["S"]
     if graphemes == "y" and position == 0:
         return ["Y"]
-    if graphemes in ("k", "w") and position == 0 and following in ("n", "r"):
-        return []
+    if position == 0 and (graphemes, following) in (("k", "n"), ("w", "r")):
+        return []  # silent k and w: "knee", "write"
     return sounds.split()
 
 
@@ -568,7 +568,8 @@ def _tokens_of(decoder, turns: list[KnownTurn]) -> list[_Token]:
     tokens = []
     for turn in turns:
         for text in tokenize(turn.text):
-            tokens.append(_Token(text=text, speaker=turn.speaker, turn=turn, key=_dictionary_word(decoder, text)))
+            key = _dictionary_word(decoder, text)
+            tokens.append(_Token(text=text, speaker=turn.speaker, turn=turn, key=key))
     return tokens
 
 
@@ -966,7 +967,9 @@ def _alignment_notes(tokens: list[_Token]) -> list[str]:
         )
     unscored = [token.text for token in tokens if token.aligned and token.confidence is None]
     if unscored:
-        notes.append(f"{len(unscored)} word(s) were aligned without a confidence score: " + _word_list(unscored))
+        notes.append(
+            f"{len(unscored)} word(s) were aligned without a confidence score: " + _word_list(unscored)
+        )
     return notes
 
 
