@@ -139,15 +139,7 @@ def build_transcript(
     """Align, measure and lay out: everything after the models, as one pure computation."""
     recognized = sorted(recognition.words, key=lambda w: (w.start, w.end))
     labels_from_transcript = any(w.speaker for w in recognized)
-    if diarization is not None and not labels_from_transcript:
-        labels = assign_speakers(recognized, diarization.annotation)
-    else:
-        labels = [w.speaker for w in recognized]
-    label_to_id = speaker_ids(labels)
-    fallback = next(iter(label_to_id.values()), "S1")
-    speakers = [label_to_id.get(label, fallback) if label else fallback for label in labels]
-    if recognized and not label_to_id:
-        label_to_id = {"S1": "S1"}
+    speakers, label_to_id = _speaker_of_each_word(recognized, diarization, labels_from_transcript)
 
     intensity = intensity_track(audio.mono, SAMPLE_RATE)
     pitch = pitch_track(
@@ -156,74 +148,46 @@ def build_transcript(
     starts = np.array([w.start for w in recognized], dtype=np.float64)
     ends = np.array([max(w.end, w.start) for w in recognized], dtype=np.float64)
     frame_speaker = _frame_speakers(len(intensity.times), starts, ends, speakers)
-    speech_level = {
-        sid: median_or_none(intensity.values[frame_speaker == sid]) for sid in set(speakers)
-    }
-    floor = noise_floor_db(intensity)
-    thresholds = {
-        sid: silence_threshold_db(level, floor, settings.pauses.silence_below_speaker_db)
-        for sid, level in speech_level.items()
-        if level is not None
-    }
-    for sid in set(speakers) - set(thresholds):
-        thresholds[sid] = floor + 6.0
+
+    # Silences are measured on 10 ms frames, against each speaker's own speech level.
+    thresholds = _silence_thresholds(intensity, frame_speaker, set(speakers), settings)
     edges = intensity_track(audio.mono, SAMPLE_RATE, window_blocks=1)
     silences = measure_silences(starts, ends, speakers, edges, thresholds, settings.pauses)
     starts, ends = snap_word_edges(starts, ends, silences)
 
-    words = [
-        Word(
-            i=i,
-            text=w.text,
-            start=float(starts[i]),
-            end=float(ends[i]),
-            speaker=speakers[i],
-            confidence=w.confidence,
-            kind=w.kind,
-        )
-        for i, w in enumerate(recognized)
-    ]
     turn_spans = group_turns(_with_times(recognized, starts, ends), speakers)
-    if diarization is not None and diarization.annotation is not None:
+    if diarization is not None:
         overlap_spans = find_overlaps(diarization.annotation, label_to_id)
     else:
         overlap_spans = overlaps_from_turns(turn_spans)
-
-    in_overlap = _overlap_mask(intensity.times, overlap_spans)
-    speaker_records = []
-    for label, sid in label_to_id.items():
-        own = (frame_speaker == sid) & ~in_overlap
-        speaker_records.append(
-            Speaker(
-                id=sid,
-                label=label if labels_from_transcript else sid,
-                f0_median_hz=_round(median_or_none(_pitch_at(pitch, intensity.times[own]))),
-                intensity_median_db=_round(median_or_none(intensity.values[own])),
-            )
+    own_speech = frame_speaker.copy()
+    own_speech[_overlap_mask(intensity.times, overlap_spans)] = ""  # overlaps would mix two voices
+    speaker_records = [
+        Speaker(
+            id=sid,
+            label=label if labels_from_transcript else sid,
+            f0_median_hz=_round(median_or_none(_pitch_at(pitch, intensity.times[own_speech == sid]))),
+            intensity_median_db=_round(median_or_none(intensity.values[own_speech == sid])),
         )
+        for label, sid in label_to_id.items()
+    ]
 
     transcript = Transcript(
-        source=Source(
-            path=str(audio.path),
-            sha256=audio.sha256,
-            duration=round(audio.duration, 3),
-            sample_rate=audio.sample_rate,
-            channels=audio.n_channels,
-        ),
-        pipeline=Pipeline(
-            version=__version__,
-            profile=settings.profile,
-            asr=AsrInfo(backend=recognition.backend, model=recognition.model, language=recognition.language),
-            diarization=DiarizationInfo(
-                backend=diarization.backend if diarization else TRANSCRIPT_SPEAKERS,
-                model=diarization.model if diarization else None,
-            ),
-            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            config=settings.to_record(),
-            notes=_notes(recognition, diarization),
-        ),
+        source=_source(audio),
+        pipeline=_pipeline_record(recognition, diarization, settings),
         speakers=speaker_records,
-        words=words,
+        words=[
+            Word(
+                i=i,
+                text=w.text,
+                start=float(starts[i]),
+                end=float(ends[i]),
+                speaker=speakers[i],
+                confidence=w.confidence,
+                kind=w.kind,
+            )
+            for i, w in enumerate(recognized)
+        ],
         turns=[
             Turn(speaker=t.speaker, start=t.start, end=t.end, first_word=t.first_word, last_word=t.last_word)
             for t in turn_spans
@@ -232,7 +196,7 @@ def build_transcript(
             Pause(
                 start=s.start,
                 end=s.end,
-                duration=round(s.end - s.start, 3),
+                duration=round(s.duration, 3),
                 kind=s.kind,
                 speaker=s.speaker,
                 after_word=s.after_word,
@@ -273,6 +237,59 @@ def process_file(
 def _with_times(words: list[RecognizedWord], starts: np.ndarray, ends: np.ndarray) -> list[RecognizedWord]:
     """Copies of the recognised words carrying the measured (snapped) times."""
     return [replace(w, start=float(s), end=float(e)) for w, s, e in zip(words, starts, ends)]
+
+
+def _speaker_of_each_word(
+    words: list[RecognizedWord], diarization: Diarization | None, labels_from_transcript: bool
+) -> tuple[list[str], dict[str, str]]:
+    """Each word's speaker id, and the map from engine or transcript labels to those ids."""
+    if diarization is not None and not labels_from_transcript:
+        labels = assign_speakers(words, diarization.annotation)
+    else:
+        labels = [w.speaker for w in words]
+    label_to_id = speaker_ids(labels)
+    if words and not label_to_id:  # words but no speaker information at all: one speaker
+        label_to_id = {"S1": "S1"}
+    first = next(iter(label_to_id.values()), "S1")
+    return [label_to_id[label] if label else first for label in labels], label_to_id
+
+
+def _silence_thresholds(
+    intensity: Track, frame_speaker: np.ndarray, speakers: set[str], settings: Settings
+) -> dict[str, float]:
+    floor = noise_floor_db(intensity)
+    thresholds = {}
+    for sid in speakers:
+        level = median_or_none(intensity.values[frame_speaker == sid])
+        # A speaker with no measurable speech frames: only the noise floor can tell silence.
+        level = level if level is not None else floor + settings.pauses.silence_below_speaker_db
+        thresholds[sid] = silence_threshold_db(level, floor, settings.pauses.silence_below_speaker_db)
+    return thresholds
+
+
+def _source(audio: Audio) -> Source:
+    return Source(
+        path=str(audio.path),
+        sha256=audio.sha256,
+        duration=round(audio.duration, 3),
+        sample_rate=audio.sample_rate,
+        channels=audio.n_channels,
+    )
+
+
+def _pipeline_record(recognition: Recognition, diarization: Diarization | None, settings: Settings) -> Pipeline:
+    return Pipeline(
+        version=__version__,
+        profile=settings.profile,
+        asr=AsrInfo(backend=recognition.backend, model=recognition.model, language=recognition.language),
+        diarization=DiarizationInfo(
+            backend=diarization.backend if diarization else TRANSCRIPT_SPEAKERS,
+            model=diarization.model if diarization else None,
+        ),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        config=settings.to_record(),
+        notes=_notes(recognition, diarization),
+    )
 
 
 def _notes(recognition: Recognition, diarization: Diarization | None) -> list[str]:
