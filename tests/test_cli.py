@@ -61,3 +61,20 @@ def test_bad_config_stops_before_any_work(tmp_path: Path):
 def test_transcript_needs_exactly_one_recording(tmp_path: Path):
     result = runner.invoke(app, ["process", "a.wav", "b.wav", "--out", str(tmp_path), "--transcript", "t.txt"])
     assert result.exit_code == 2
+
+
+def test_two_inputs_with_one_name_never_overwrite_each_other(tmp_path: Path, monkeypatch):
+    from documents import make_transcript
+    from undertone import pipeline
+    from undertone.errors import OutputError
+
+    monkeypatch.setattr(pipeline, "process_file", lambda path, *args, **kwargs: make_transcript([("S1", [path.parent.name])]))
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        soundfile.write(tmp_path / folder / "p2.wav", np.zeros(1600, dtype=np.float32), 16000)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["process", str(tmp_path / "a" / "p2.wav"), str(tmp_path / "b" / "p2.wav"),
+                                 "--out", str(out), "--profile", "offline"])
+    assert result.exit_code == OutputError.exit_code
+    assert "b/p2.wav: has the same name as" in result.stderr
+    assert "  a" in (out / "p2.txt").read_text().splitlines()[-1]

@@ -20,7 +20,7 @@ from undertone.privacy import disable_telemetry
 disable_telemetry()
 
 from undertone import __version__  # noqa: E402
-from undertone.errors import TranscriptFileError, UndertoneError  # noqa: E402
+from undertone.errors import OutputError, TranscriptFileError, UndertoneError  # noqa: E402
 
 app = typer.Typer(
     name="undertone",
@@ -75,8 +75,11 @@ def process(
         raise typer.Exit(error.exit_code) from None
 
     exit_code = 0
+    stems_written: dict[str, Path] = {}
     for path in audio:
         try:
+            if path.stem in stems_written:  # outputs are named by stem: never overwrite a sibling's
+                raise OutputError(path, f"has the same name as {stems_written[path.stem]}; process it into another --out folder")
             with stderr.status(f"{path.name}: starting") as status:
                 result = process_file(
                     path,
@@ -85,6 +88,7 @@ def process(
                     report=lambda stage, name=path.name: status.update(f"{name}: {stage}"),
                 )
                 written = write_outputs(result, out, settings.render)
+            stems_written[path.stem] = path
         except UndertoneError as error:
             stderr.print(f"error: {error}", markup=False)
             exit_code = exit_code or error.exit_code

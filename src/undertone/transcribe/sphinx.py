@@ -83,7 +83,7 @@ from undertone.transcribe import FILLERS, Recognition, RecognizedWord, word_kind
 from undertone.transcribe.known import KnownTurn, spoken_form, tokenize
 
 BACKEND = "pocketsphinx"
-MODEL_NAME = "en-us (pocketsphinx bundled)"
+MODEL_NAME = "en-us"  # the acoustic model, dictionary and language model inside the wheel
 ENGLISH_CODES = frozenset({"en", "eng", "english"})
 
 FRAMES_PER_S = 100  # PocketSphinx analysis frame rate (10 ms frames)
