@@ -1,5 +1,8 @@
 """Prefect flow ``process-recording``: one recording through every stage, as tasks.
 
+Tasks are not cached yet: Prefect's default cache key would hash every audio sample passed
+between tasks, which costs more than it saves on long recordings.
+
 Each task wraps one library function; the library knows nothing of Prefect. Transcription and
 diarisation are submitted together so they run concurrently. Run it without a server (Prefect's
 embedded local mode) with ``python flows/process_recording.py AUDIO --out DIR``.
@@ -14,6 +17,7 @@ from undertone.privacy import disable_telemetry
 disable_telemetry()
 
 from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from undertone import pipeline  # noqa: E402
 from undertone.audio import Audio, load  # noqa: E402
@@ -25,31 +29,31 @@ from undertone.transcribe import Recognition  # noqa: E402
 from undertone.transcribe.known import KnownTurn, parse_transcript  # noqa: E402
 
 
-@task(name="load-audio")
+@task(name="load-audio", cache_policy=NO_CACHE)
 def load_audio(path: Path) -> Audio:
     return load(path)
 
 
-@task(name="transcribe")
+@task(name="transcribe", cache_policy=NO_CACHE)
 def transcribe(
     audio: Audio, settings: Settings, known: list[KnownTurn] | None, transcript: Path | None
 ) -> Recognition:
     return pipeline.transcribe_audio(audio, settings, known, transcript)
 
 
-@task(name="diarize")
+@task(name="diarize", cache_policy=NO_CACHE)
 def diarize(audio: Audio, settings: Settings) -> Diarization:
     return pipeline.diarize_audio(audio, settings)
 
 
-@task(name="analyse")
+@task(name="analyse", cache_policy=NO_CACHE)
 def analyse(
     audio: Audio, recognition: Recognition, diarization: Diarization | None, settings: Settings
 ) -> Transcript:
     return pipeline.build_transcript(audio, recognition, diarization, settings)
 
 
-@task(name="write-outputs")
+@task(name="write-outputs", cache_policy=NO_CACHE)
 def write(transcript: Transcript, out: Path, settings: Settings) -> list[Path]:
     return write_outputs(transcript, out, settings.render)
 

@@ -84,3 +84,24 @@ def test_schema_rejects_a_broken_document():
     document["words"][0]["kind"] = "noise"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, json_schema())
+
+
+@pytest.mark.parametrize(("seconds", "printed"), [(0.25, "(0.3)"), (0.35, "(0.4)"), (0.45, "(0.5)"), (1.249, "(1.2)")])
+def test_pauses_round_half_up_to_tenths(seconds, printed):
+    transcript = make_transcript([("S1", ["so", "well"])], pauses={0: seconds})
+    assert transcript.lines[0].text.endswith(f"so {printed} well")
+
+
+def test_continuation_lines_carry_their_speaker_and_gap_lines_none():
+    transcript = make_transcript([LONG_TURN, ("S1", ["right"])], gaps={len(LONG_TURN[1]) - 1: 0.8})
+    speakers = [line.speaker for line in transcript.lines]
+    assert speakers == ["S2"] * (len(speakers) - 2) + [None, "S1"]
+
+
+def test_schema_requires_what_the_contract_requires():
+    schema = json_schema()
+    word = schema["$defs"]["Word"]["required"]
+    speaker = schema["$defs"]["Speaker"]["required"]
+    assert {"i", "text", "start", "end", "speaker", "confidence", "kind"} <= set(word)
+    assert {"id", "label", "f0_median_hz", "intensity_median_db"} <= set(speaker)
+    assert "schema" in schema["required"]

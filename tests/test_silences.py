@@ -71,6 +71,9 @@ def test_turns_and_speaker_levels(transcript):
     f0 = {s.id: s.f0_median_hz for s in transcript.speakers}
     assert f0["S1"] == pytest.approx(120, rel=0.03)
     assert f0["S2"] == pytest.approx(220, rel=0.03)
+    # Levels come from the measured word edges, so silence never drags a speaker's level down.
+    levels = [s.intensity_median_db for s in transcript.speakers]
+    assert all(-20 < level < -5 for level in levels)
 
 
 def test_longest_silent_run_picks_the_longest():

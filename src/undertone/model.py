@@ -1,6 +1,7 @@
 """The transcript document: the one data model every stage fills in and every renderer reads.
 
-The field names and meanings follow ``shared/contract.md`` (schema ``undertone.transcript/1``).
+The field names and meanings follow the project's JSON contract (``contract.md`` in the
+shared project material beside this repository) (schema ``undertone.transcript/1``).
 Times are seconds from the start of the recording; word indices are 0-based positions in
 ``Transcript.words``. The classes are pydantic models so that the JSON Schema that
 ``undertone schema`` prints is generated from the same definitions the code uses.
@@ -43,7 +44,8 @@ def _ms(value: float) -> float:
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=False)
+    # Fields with defaults are still always written, so the schema marks them required.
+    model_config = ConfigDict(extra="allow", json_schema_serialization_defaults_required=True)
 
 
 class Source(_Record):
@@ -176,7 +178,9 @@ class Transcript(_Record):
     annotations: list[Annotation]
     lines: list[Line]
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, json_schema_serialization_defaults_required=True
+    )
 
     def speaker_label(self, speaker_id: str | None) -> str:
         """The label a reader sees for a speaker id (the id itself if unknown)."""

@@ -1,8 +1,8 @@
-"""Write a transcript's outputs atomically: every file whole, or none of them touched.
+"""Write a transcript's outputs atomically: every file is whole, old or new, never half-written.
 
-All formats are rendered in memory first, written to temporary files beside their targets,
-and only then renamed into place, so an interrupted run never leaves a half-written file.
-Files are created owner-only (0600): recordings and transcripts are confidential.
+All formats are rendered in memory first (a rendering error writes nothing), written to
+temporary files beside their targets, and only then renamed into place. Files are created
+owner-only (0600), and an output folder undertone creates is 0700: transcripts are confidential.
 """
 
 from __future__ import annotations

@@ -160,8 +160,9 @@ def build_transcript(
         overlap_spans = find_overlaps(diarization.annotation, label_to_id)
     else:
         overlap_spans = overlaps_from_turns(turn_spans)
-    own_speech = frame_speaker.copy()
-    own_speech[_overlap_mask(intensity.times, overlap_spans)] = ""  # overlaps would mix two voices
+    # Speaker levels from the measured word edges; overlaps would mix two voices.
+    own_speech = _frame_speakers(len(intensity.times), starts, ends, speakers)
+    own_speech[_overlap_mask(intensity.times, overlap_spans)] = ""
     speaker_records = [
         Speaker(
             id=sid,

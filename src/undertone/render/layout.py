@@ -8,6 +8,7 @@ a hanging indent; a gap between speakers stands on its own line.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from undertone.config import RenderSettings
 from undertone.model import Line, Pause, Transcript
@@ -31,7 +32,9 @@ def pause_mark(pause: Pause) -> str:
     """Jefferson notation: ``(.)`` for a micropause, seconds to a tenth otherwise."""
     if pause.kind == "micropause":
         return MICROPAUSE_MARK
-    return f"({pause.duration:.1f})"
+    # Half-up on the millisecond value: binary floats would print 0.45 s as (0.5) but 0.35 s as (0.3).
+    tenths = Decimal(str(round(pause.duration, 3))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"({tenths})"
 
 
 def overlapped_words(transcript: Transcript) -> set[int]:
@@ -93,7 +96,7 @@ def layout_lines(transcript: Transcript, settings: RenderSettings) -> list[Line]
         text_width = max(settings.width - _margin_width() - len(first_prefix), 12)
         for row_index, row in enumerate(_wrap(tokens, text_width)):
             prefix = first_prefix if row_index == 0 else hanging
-            add(prefix + " ".join(t.text for t in row), turn.speaker if row_index == 0 else None, row)
+            add(prefix + " ".join(t.text for t in row), turn.speaker, row)
         gap = gaps_after.get(turn.last_word)
         if gap is not None:
             add(" " * len(hanging) + pause_mark(gap), None, [Token("", gap.start, gap.end)])

@@ -65,7 +65,8 @@ def _key(transcript: Transcript) -> str:
     if "pause" in kinds or "gap" in kinds:
         entries.append("(0.7) silence in seconds")
     if "micropause" in kinds:
-        entries.append(f"{MICROPAUSE_MARK} micropause under 0.2 s")
+        timed_min_s = transcript.pipeline.config.get("pauses", {}).get("timed_min_s", 0.2)
+        entries.append(f"{MICROPAUSE_MARK} micropause under {timed_min_s:g} s")
     if transcript.overlaps:
         entries.append("[ ] overlapping talk")
     return "; ".join(entries) if entries else "no marks"
