@@ -6,9 +6,10 @@ so the same recording always reads the same way.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from pyannote.core import Annotation, Segment
+from pyannote.core import Annotation
 
 from undertone.transcribe import RecognizedWord
 
@@ -44,11 +45,18 @@ class OverlapSpan:
 
 
 def assign_speakers(words: list[RecognizedWord], diarization: Annotation) -> list[str | None]:
-    """The diarisation label active over most of each word (None if no speaker is near)."""
+    """The diarisation label active over most of each word (None if no speaker is near).
+
+    A word in a gap takes the nearest speaker within ``NEAREST_SPEAKER_MAX_S``, else the previous
+    word's speaker. Segments are searched by bisection, so an hour of words takes milliseconds.
+    """
+    segments = _SortedSegments(diarization)
     labels: list[str | None] = []
     previous: str | None = None
     for word in words:
-        label = _majority_label(word, diarization) or _nearest_label(word, diarization)
+        label = segments.majority_label(word.start, max(word.end, word.start + 1e-3))
+        if label is None:
+            label = segments.nearest_label(0.5 * (word.start + word.end), NEAREST_SPEAKER_MAX_S)
         if label is None:
             label = previous
         labels.append(label)
@@ -114,20 +122,32 @@ def overlaps_from_turns(turns: list[TurnSpan], min_duration_s: float = MIN_OVERL
     return overlaps
 
 
-def _majority_label(word: RecognizedWord, diarization: Annotation) -> str | None:
-    span = Segment(word.start, max(word.end, word.start + 1e-3))
-    best_label, best_overlap = None, 0.0
-    for segment, _, label in diarization.crop(span, mode="intersection").itertracks(yield_label=True):
-        if segment.duration > best_overlap:
-            best_label, best_overlap = label, segment.duration
-    return best_label
+class _SortedSegments:
+    """Diarisation segments sorted by start, for fast lookup of the segments near a time."""
 
+    def __init__(self, diarization: Annotation) -> None:
+        tracks = sorted((s.start, s.end, label) for s, _, label in diarization.itertracks(yield_label=True))
+        self.starts = [start for start, _, _ in tracks]
+        self.ends = [end for _, end, _ in tracks]
+        self.labels = [label for _, _, label in tracks]
+        self.longest = max((e - s for s, e in zip(self.starts, self.ends)), default=0.0)
 
-def _nearest_label(word: RecognizedWord, diarization: Annotation) -> str | None:
-    middle = 0.5 * (word.start + word.end)
-    best_label, best_distance = None, NEAREST_SPEAKER_MAX_S
-    for segment, _, label in diarization.itertracks(yield_label=True):
-        distance = max(segment.start - middle, middle - segment.end, 0.0)
-        if distance < best_distance:
-            best_label, best_distance = label, distance
-    return best_label
+    def _near(self, start: float, end: float) -> range:
+        """Indices of the segments that can intersect ``[start, end]``."""
+        return range(bisect_left(self.starts, start - self.longest), bisect_right(self.starts, end))
+
+    def majority_label(self, start: float, end: float) -> str | None:
+        shared: dict[str, float] = {}
+        for k in self._near(start, end):
+            overlap = min(self.ends[k], end) - max(self.starts[k], start)
+            if overlap > 0:
+                shared[self.labels[k]] = shared.get(self.labels[k], 0.0) + overlap
+        return max(shared, key=shared.__getitem__) if shared else None
+
+    def nearest_label(self, time: float, max_distance: float) -> str | None:
+        best_label, best_distance = None, max_distance
+        for k in self._near(time - max_distance, time + max_distance):
+            distance = max(self.starts[k] - time, time - self.ends[k], 0.0)
+            if distance < best_distance:
+                best_label, best_distance = self.labels[k], distance
+        return best_label
