@@ -84,3 +84,33 @@ def test_default_profile_runs_from_a_local_model_folder(tmp_path: Path):
     for word in document["words"]:  # random weights: arbitrary words, but well-formed ones
         assert 0.0 <= word["start"] <= word["end"] <= document["source"]["duration"] + 0.01
     assert (tmp_path / "out" / "short interview.txt").read_text().startswith("undertone transcript")
+
+
+def test_models_command_says_what_is_missing_and_where_it_goes(tmp_path: Path):
+    import whisper
+
+    from undertone.diarize import pyannote_backend
+
+    models = tmp_path / "models"
+    models.mkdir()
+    config = _config(tmp_path, models)
+    result = runner.invoke(app, ["models", "--config", str(config)])
+    assert result.exit_code == ModelUnavailableError.exit_code
+    assert whisper._MODELS["turbo"] in result.output
+    assert str(models / "large-v3-turbo.pt") in result.output
+    assert f"--local-dir {models / 'pyannote' / 'speaker-diarization-community-1'}" in result.output
+
+    # The files in place (contents are not checked here: loading is tested above).
+    (models / "large-v3-turbo.pt").write_bytes(b"checkpoint")
+    folder = pyannote_backend.local_pipeline_folder(pyannote_backend.DEFAULT_MODEL, models)
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text("pipeline: {}\n")
+    result = runner.invoke(app, ["models", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("present") == 2
+
+
+def test_offline_profile_needs_no_downloads():
+    result = runner.invoke(app, ["models", "--profile", "offline"])
+    assert result.exit_code == 0
+    assert "MISSING" not in result.output

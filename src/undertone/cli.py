@@ -114,6 +114,32 @@ def schema() -> None:
 
 
 @app.command()
+def models(
+    profile: Annotated[str, typer.Option(help="Settings profile to check.")] = "default",
+    config: Annotated[Path | None, typer.Option(help="TOML file overriding the profile's settings.")] = None,
+) -> None:
+    """Show the models a profile needs, which are present, and where to put missing ones.
+
+    Exits 0 when every model is on this machine, 6 when one still has to be downloaded.
+    """
+    from undertone.config import load_settings
+    from undertone.errors import ModelUnavailableError
+    from undertone.model_files import check_models
+
+    try:
+        statuses = check_models(load_settings(profile, config))
+    except UndertoneError as error:
+        stderr.print(f"error: {error}", markup=False)
+        raise typer.Exit(error.exit_code) from None
+    for status in statuses:
+        state = "present" if status.present else "MISSING"
+        sys.stdout.write(f"{status.stage:<11} {status.backend:<13} {status.model:<42} {state:<8} {status.where}\n")
+        if status.how:
+            sys.stdout.write(f"{'':<11} -> {status.how}\n")
+    raise typer.Exit(0 if all(s.present for s in statuses) else ModelUnavailableError.exit_code)
+
+
+@app.command()
 def profiles() -> None:
     """List the shipped settings profiles."""
     from undertone.config import available_profiles, profiles_dir
