@@ -22,6 +22,7 @@ import numpy as np
 
 from undertone.audio import SAMPLE_RATE
 from undertone.diarize import Diarization
+from undertone.device import select_device
 from undertone.errors import ModelUnavailableError
 from undertone.privacy import disable_telemetry
 
@@ -69,15 +70,6 @@ def resolve_pipeline(model: str, models_dir: Path | None = None) -> Path | str:
             if (folder / PIPELINE_CONFIG).is_file():
                 return folder
     return model
-
-
-def select_device(device: str = "auto") -> str:
-    """``auto`` means the GPU when PyTorch can use one, else the CPU."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def load_pipeline(

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from undertone.audio import SAMPLE_RATE
+from undertone.device import select_device
 from undertone.errors import ConfigError, ModelUnavailableError
 from undertone.transcribe import Recognition, RecognizedWord, word_kind
 
@@ -109,15 +110,6 @@ def resolve_checkpoint(model: str, models_dir: Path | None = None) -> Path | Non
     if models_dir is not None:
         candidates.append(Path(models_dir).expanduser() / f"{model}.pt")  # e.g. turbo.pt
     return next((path for path in candidates if path.is_file()), None)
-
-
-def select_device(device: str = "auto") -> str:
-    """``auto`` means the GPU when PyTorch can use one, else the CPU."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def load_model(
