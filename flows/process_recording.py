@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from undertone import pipeline  # noqa: E402
 from undertone.audio import Audio, load  # noqa: E402
-from undertone.config import Settings, load_settings  # noqa: E402
+from undertone.config import Settings, load_settings, option_overrides  # noqa: E402
 from undertone.diarize import Diarization  # noqa: E402
 from undertone.model import Transcript  # noqa: E402
 from undertone.outputs import write_outputs  # noqa: E402
@@ -69,12 +69,7 @@ def process_recording(
     language: str | None = None,
 ) -> list[Path]:
     """Process one recording and write its outputs; returns the files written."""
-    overrides: dict[str, dict[str, object]] = {}
-    if speakers is not None:
-        overrides["diarization"] = {"speakers": speakers}
-    if language is not None:
-        overrides["asr"] = {"language": language}
-    settings = load_settings(profile, config, overrides)
+    settings = load_settings(profile, config, option_overrides(speakers, language))
     known = parse_transcript(transcript) if transcript is not None else None
 
     loaded = load_audio(audio)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -54,20 +54,15 @@ def process(
     language: Annotated[str | None, typer.Option(help="Language code (e.g. 'en'); default: detect.")] = None,
 ) -> None:
     """Process recordings: writes OUT/<stem>.json and OUT/<stem>.txt for each."""
-    from undertone.config import load_settings
+    from undertone.config import load_settings, option_overrides
     from undertone.outputs import write_outputs
     from undertone.pipeline import process_file
 
     if transcript is not None and len(audio) > 1:
         stderr.print("error: --transcript goes with exactly one recording")
         raise typer.Exit(EXIT_USAGE)
-    overrides: dict[str, Any] = {}
-    if speakers is not None:
-        overrides.setdefault("diarization", {})["speakers"] = speakers
-    if language is not None:
-        overrides.setdefault("asr", {})["language"] = language
     try:
-        settings = load_settings(profile, config, overrides)
+        settings = load_settings(profile, config, option_overrides(speakers, language))
         if transcript is not None and not transcript.is_file():
             raise TranscriptFileError(transcript, "transcript file does not exist")
     except UndertoneError as error:

@@ -93,6 +93,16 @@ class Settings(_Section):
         return self.model_dump(mode="json")
 
 
+def option_overrides(speakers: int | None = None, language: str | None = None) -> dict[str, Any]:
+    """Settings overrides from the per-run options (``--speakers``, ``--language``)."""
+    overrides: dict[str, Any] = {}
+    if speakers is not None:
+        overrides["diarization"] = {"speakers": speakers}
+    if language is not None:
+        overrides["asr"] = {"language": language}
+    return overrides
+
+
 def profiles_dir() -> Path:
     """Where the shipped profiles live: inside the installed package, or ``config/`` in a checkout."""
     packaged = Path(__file__).parent / "profiles"

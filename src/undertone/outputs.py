@@ -54,16 +54,6 @@ def write_outputs(
     return [target for target, _ in rendered]
 
 
-def write_text_atomic(target: Path, content: str) -> None:
-    """Write one text file atomically (temporary file in the same folder, then rename)."""
-    temporary = _write_temporary(target, content)
-    try:
-        os.replace(temporary, target)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def _write_temporary(target: Path, content: str) -> Path:
     descriptor, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     temporary = Path(name)
