@@ -23,7 +23,6 @@ from undertone import pipeline  # noqa: E402
 from undertone.audio import Audio, load  # noqa: E402
 from undertone.config import Settings, load_settings, option_overrides  # noqa: E402
 from undertone.diarize import Diarization  # noqa: E402
-from undertone.model import Transcript  # noqa: E402
 from undertone.outputs import write_outputs  # noqa: E402
 from undertone.transcribe import Recognition  # noqa: E402
 from undertone.transcribe.known import KnownTurn, parse_transcript  # noqa: E402
@@ -49,13 +48,13 @@ def diarize(audio: Audio, settings: Settings) -> Diarization:
 @task(name="analyse", cache_policy=NO_CACHE)
 def analyse(
     audio: Audio, recognition: Recognition, diarization: Diarization | None, settings: Settings
-) -> Transcript:
+) -> pipeline.Analysis:
     return pipeline.build_transcript(audio, recognition, diarization, settings)
 
 
 @task(name="write-outputs", cache_policy=NO_CACHE)
-def write(transcript: Transcript, out: Path, settings: Settings) -> list[Path]:
-    return write_outputs(transcript, out, settings.render)
+def write(result: pipeline.Analysis, out: Path, settings: Settings) -> list[Path]:
+    return write_outputs(result.transcript, out, settings.render, frames=result.frames)
 
 
 @flow(name="process-recording", log_prints=True)
@@ -77,7 +76,8 @@ def process_recording(
     diarization = diarize.submit(loaded, settings) if known is None else None
     result = analyse(loaded, recognition.result(), diarization.result() if diarization else None, settings)
     written = write(result, out, settings)
-    get_run_logger().info("%s: %d lines, %d speakers -> %s", audio, len(result.lines), len(result.speakers), out)
+    transcript = result.transcript
+    get_run_logger().info("%s: %d lines, %d speakers -> %s", audio, len(transcript.lines), len(transcript.speakers), out)
     return written
 
 

@@ -68,7 +68,7 @@ def test_two_inputs_with_one_name_never_overwrite_each_other(tmp_path: Path, mon
     from undertone import pipeline
     from undertone.errors import OutputError
 
-    monkeypatch.setattr(pipeline, "process_file", lambda path, *args, **kwargs: make_transcript([("S1", [path.parent.name])]))
+    monkeypatch.setattr(pipeline, "process_file", lambda path, *args, **kwargs: _analysis(make_transcript([("S1", [path.parent.name])])))
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
         soundfile.write(tmp_path / folder / "p2.wav", np.zeros(1600, dtype=np.float32), 16000)
@@ -78,3 +78,11 @@ def test_two_inputs_with_one_name_never_overwrite_each_other(tmp_path: Path, mon
     assert result.exit_code == OutputError.exit_code
     assert "b/p2.wav: has the same name as" in result.stderr
     assert "  a" in (out / "p2.txt").read_text().splitlines()[-1]
+
+
+def _analysis(transcript):
+    from undertone.frames import Frames
+    from undertone.pipeline import Analysis
+
+    empty = np.zeros(0)
+    return Analysis(transcript, Frames(empty, empty, empty, np.zeros(0, dtype=object)))

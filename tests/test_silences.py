@@ -5,7 +5,7 @@ import pytest
 from pyannote.core import Annotation, Segment
 
 from synth import SR, silence, voiced
-from undertone.annotate import longest_silent_run, silence_threshold_db
+from undertone.silences import longest_silent_run, silence_threshold_db
 from undertone.audio import from_array
 from undertone.config import load_settings
 from undertone.diarize import Diarization
@@ -44,7 +44,7 @@ def transcript():
         Recognition(_engine_words(), "test", "test", "en"),
         Diarization(annotation, "test", None),
         load_settings("offline"),
-    )
+    ).transcript
 
 
 def test_pauses_and_gap_measured_within_20_ms(transcript):

@@ -323,13 +323,6 @@ def test_word_missing_from_the_dictionary_is_kept_between_its_neighbours(espeak)
     assert start - SPAN_TOLERANCE_S <= zorblat.start and zorblat.end <= end + SPAN_TOLERANCE_S
 
 
-def test_letter_to_sound_fallback_uses_only_model_phones():
-    phones = sphinx._letters_to_phones("zorblat")
-    assert phones == ["Z", "AO", "R", "B", "L", "AE", "T"]
-    for word in ("knight", "cycle", "yesterday", "schmidt", "quixotic", "xylophone", "aaa"):
-        assert set(sphinx._letters_to_phones(word)) <= set(sphinx.PHONES), word
-
-
 def test_unpronounceable_token_is_interpolated_without_confidence(aligned, recording, turns):
     signal, _ = recording
     with_foreign = [turns[0], KnownTurn("P", turns[1].text + " 東京", 2), turns[2]]

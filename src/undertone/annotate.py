@@ -1,131 +1,93 @@
-"""Silences measured from the audio: pauses inside turns and gaps between speakers.
+"""Annotate: every prosodic mark for one recording, from measured words and frame tracks.
 
-ASR and alignment timestamps only say roughly where a silence is; its duration is measured on
-the intensity track, as the longest run of silent 10 ms frames near the word boundary. A frame
-is silent when it is far below the speaker's typical speech level, or close to the recording's
-noise floor, whichever is higher (see :func:`silence_threshold_db`).
+This is the stage between analysis (tracks, silences, word edges) and rendering. It measures the
+words (:mod:`undertone.features`), splits them into units at timed pauses and speaker changes,
+and runs each family of marks (:mod:`undertone.marks`). All marks are returned whatever the
+notation level: the JSON keeps every measurement; the renderers choose which marks to show.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-from undertone.audio import FRAME_HOP_S
-from undertone.config import PauseSettings
+from undertone.config import MarkSettings
+from undertone.features import WordContext, WordMeasures, measure_words
+from undertone.marks import Mark, intonation_units
+from undertone.marks.emphasis import emphasis_marks
+from undertone.marks.loudness import loudness_marks
+from undertone.marks.pitch import final_intonation_marks, pitch_step_marks
+from undertone.marks.tempo import elongation_marks, tempo_marks
+from undertone.marks.turns import latch_marks
 from undertone.prosody import Track
-
-# How far beyond the engine's word boundary a silence may start or end (s): alignment engines
-# are rarely further off than this, and a wider search would swallow stop closures.
-BOUNDARY_SEARCH_S = 0.15
-# The threshold never rises closer than this to the speaker's level (dB): quiet speech stays speech.
-MIN_MARGIN_BELOW_SPEECH_DB = 10.0
-# Frames this far above the noise floor are taken as sound, not silence (dB).
-NOISE_MARGIN_DB = 6.0
+from undertone.silences import Silence
 
 
 @dataclass(frozen=True)
-class Silence:
-    """A measured silence between word ``after_word`` and word ``after_word + 1``."""
+class Annotated:
+    """The marks, and the measurements they were drawn from (for the frames and word tables)."""
 
-    start: float
-    end: float
-    after_word: int
-    before_word: int
-    kind: Literal["micropause", "pause", "gap"]
-    speaker: str | None
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start
+    marks: list[Mark]
+    measures: WordMeasures
+    units: list[tuple[int, int]]
 
 
-def silence_threshold_db(speech_median_db: float, noise_floor_db: float, below_speech_db: float) -> float:
-    """Intensity under which a frame counts as silent, for one speaker in one recording.
-
-    Clean recordings: ``below_speech_db`` under the speaker's median (digital silence is far
-    lower). Noisy recordings: just above the noise floor, but never closer than
-    ``MIN_MARGIN_BELOW_SPEECH_DB`` to the speaker's median.
-    """
-    threshold = max(speech_median_db - below_speech_db, noise_floor_db + NOISE_MARGIN_DB)
-    return min(threshold, speech_median_db - MIN_MARGIN_BELOW_SPEECH_DB)
-
-
-def longest_silent_run(
-    intensity: Track, start_s: float, end_s: float, threshold_db: float
-) -> tuple[float, float] | None:
-    """The longest stretch of frames below ``threshold_db`` within ``[start_s, end_s]`` (s)."""
-    if end_s <= start_s or len(intensity.values) == 0:
-        return None
-    first = intensity.index_of(start_s)
-    last = intensity.index_of(end_s)
-    silent = intensity.values[first : last + 1] < threshold_db
-    if not silent.any():
-        return None
-    edges = np.diff(np.concatenate(([0], silent.astype(np.int8), [0])))
-    run_starts = np.flatnonzero(edges == 1)
-    run_ends = np.flatnonzero(edges == -1)
-    longest = int(np.argmax(run_ends - run_starts))
-    # Frame k covers [t_k - hop/2, t_k + hop/2]: a run of n silent frames is n hops long.
-    run_start = float(intensity.times[first + run_starts[longest]]) - FRAME_HOP_S / 2
-    run_end = float(intensity.times[first + run_ends[longest] - 1]) + FRAME_HOP_S / 2
-    return max(run_start, start_s - FRAME_HOP_S / 2), min(run_end, end_s + FRAME_HOP_S / 2)
-
-
-def measure_silences(
+def annotate(
+    texts: Sequence[str],
+    kinds: Sequence[str],
     starts: np.ndarray,
     ends: np.ndarray,
     speakers: list[str],
+    silences: list[Silence],
+    overlaps: list[tuple[float, float]],
     intensity: Track,
-    thresholds_db: dict[str, float],
-    settings: PauseSettings,
-) -> list[Silence]:
-    """Measure the silence after every word that is followed by another word.
+    pitch: Track,
+    f0_median_hz: dict[str, float | None],
+    settings: MarkSettings,
+) -> Annotated:
+    """Find every mark; ``starts``/``ends`` are the measured word edges, ``intensity`` the 30 ms track."""
+    timed_pauses = {s.after_word for s in silences if s.kind == "pause"}
+    units = intonation_units(speakers, timed_pauses)
+    unit_final = np.zeros(len(texts), dtype=bool)
+    for _, last in units:
+        unit_final[last] = True
+    context = WordContext(
+        speakers=speakers,
+        unit_final=unit_final,
+        overlapped=_overlapped(starts, ends, overlaps),
+        countable=np.array([kind == "word" for kind in kinds], dtype=bool),
+    )
+    measures = measure_words(
+        list(texts), starts, ends, context, intensity, pitch, f0_median_hz, settings.level_window_s
+    )
 
-    ``starts``/``ends`` are the words' times as the engine gave them. Returns silences of at
-    least ``settings.micropause_min_s``; same-speaker silences are micropauses or pauses,
-    speaker changes are gaps. Overlapping words (the next starts before this one ends by more
-    than the search margin) have no silence between them.
-    """
-    silences: list[Silence] = []
-    for index in range(len(starts) - 1):
-        this_end, next_start = float(ends[index]), float(starts[index + 1])
-        # Search around the boundary, but never past the middle of either word.
-        low = max(this_end - BOUNDARY_SEARCH_S, 0.5 * (starts[index] + this_end))
-        high = min(next_start + BOUNDARY_SEARCH_S, 0.5 * (next_start + ends[index + 1]))
-        if high - low < settings.micropause_min_s:
-            continue
-        same_speaker = speakers[index] == speakers[index + 1]
-        threshold = min(thresholds_db[speakers[index]], thresholds_db[speakers[index + 1]])
-        run = longest_silent_run(intensity, low, high, threshold)
-        if run is None or run[1] - run[0] < settings.micropause_min_s - 1e-9:
-            continue
-        duration = run[1] - run[0]
-        if not same_speaker:
-            kind: Literal["micropause", "pause", "gap"] = "gap"
-        elif duration < settings.timed_min_s:
-            kind = "micropause"
-        else:
-            kind = "pause"
-        silences.append(
-            Silence(
-                start=run[0],
-                end=run[1],
-                after_word=index,
-                before_word=index + 1,
-                kind=kind,
-                speaker=speakers[index] if same_speaker else None,
-            )
-        )
-    return silences
+    marks = loudness_marks(measures, context, units, settings)
+    marks += tempo_marks(measures, context, units, settings)
+    marks += elongation_marks(measures, context, units, settings)
+    marks += pitch_step_marks(measures, context, starts, settings)
+    marks += final_intonation_marks(pitch, starts, ends, context, units, f0_median_hz, settings)
+    gaps_after = {s.after_word for s in silences if s.kind == "gap"}
+    marks += latch_marks(speakers, starts, ends, gaps_after, overlaps)
+    taken = {
+        index
+        for mark in marks
+        if mark.kind in ("loud", "pitch_up", "pitch_down", "elongation")
+        for index in range(mark.first_word, mark.last_word + 1)
+    }
+    marks += emphasis_marks(measures, context, units, taken, settings)
+    marks.sort(key=lambda m: (m.first_word, m.last_word, m.kind))
+    return Annotated(marks=marks, measures=measures, units=units)
 
 
-def snap_word_edges(starts: np.ndarray, ends: np.ndarray, silences: list[Silence]) -> tuple[np.ndarray, np.ndarray]:
-    """Move word edges onto measured silence boundaries, so words and pauses never disagree."""
-    starts, ends = starts.copy(), ends.copy()
-    for silence in silences:
-        ends[silence.after_word] = max(silence.start, starts[silence.after_word] + FRAME_HOP_S)
-        starts[silence.before_word] = min(silence.end, ends[silence.before_word] - FRAME_HOP_S)
-    return starts, ends
+# A word counts as overlapped when another voice covers at least this much of it (s).
+OVERLAP_WORD_MIN_S = 0.05
+
+
+def _overlapped(starts: np.ndarray, ends: np.ndarray, overlaps: list[tuple[float, float]]) -> np.ndarray:
+    flags = np.zeros(len(starts), dtype=bool)
+    for start, end in overlaps:
+        shared = np.minimum(ends, end) - np.maximum(starts, start)
+        flags |= shared >= OVERLAP_WORD_MIN_S
+    return flags

@@ -53,7 +53,7 @@ def process(
     speakers: Annotated[int | None, typer.Option(min=1, help="Number of speakers, if known.")] = None,
     language: Annotated[str | None, typer.Option(help="Language code (e.g. 'en'); default: detect.")] = None,
 ) -> None:
-    """Process recordings: writes OUT/<stem>.json and OUT/<stem>.txt for each."""
+    """Process recordings: writes OUT/<stem>.json, .txt and .frames.csv for each."""
     from undertone.config import load_settings, option_overrides
     from undertone.outputs import write_outputs
     from undertone.pipeline import process_file
@@ -82,7 +82,7 @@ def process(
                     transcript,
                     report=lambda stage, name=path.name: status.update(f"{name}: {stage}"),
                 )
-                written = write_outputs(result, out, settings.render)
+                written = write_outputs(result.transcript, out, settings.render, frames=result.frames)
             stems_written[path.stem] = path
         except UndertoneError as error:
             stderr.print(f"error: {error}", markup=False)
@@ -94,7 +94,8 @@ def process(
             continue
         stderr.print(
             f"done: {path} -> {', '.join(str(p) for p in written)} "
-            f"({result.source.duration:.1f} s, {len(result.speakers)} speakers, {len(result.lines)} lines)",
+            f"({result.transcript.source.duration:.1f} s, {len(result.transcript.speakers)} speakers, "
+            f"{len(result.transcript.lines)} lines)",
             markup=False,
         )
     raise typer.Exit(exit_code)

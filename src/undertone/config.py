@@ -70,6 +70,46 @@ class ProsodySettings(_Section):
     pitch_ceiling_hz: float = Field(600.0, gt=0)
 
 
+class MarkSettings(_Section):
+    """Thresholds for the prosodic marks. Every mark's measurement is kept in the JSON, so a
+    reader who prefers another threshold can re-draw the marks without re-running anything."""
+
+    # Loudness re the speaker's running median word level (Jefferson's CAPS and °degree signs°:
+    # "markedly" louder or quieter). 6 dB is a doubling of sound pressure, well above the ~1 dB
+    # loudness difference limen and above ordinary word-to-word variation of one speaker.
+    loud_db: float = Field(6.0, gt=0)
+    quiet_db: float = Field(6.0, gt=0)
+    # A quiet stretch needs this many words: single words drop in level at the end of every
+    # phrase (final lowering), which is not the trailing-off °quiet talk° marks.
+    quiet_min_words: int = Field(2, ge=1)
+    # The running median covers the speaker's own words within this many seconds either side.
+    level_window_s: float = Field(30.0, gt=0)
+    # Tempo (>fast< <slow>): rate of a stretch of words vs the speaker's own median rate,
+    # normalised for the words' sounds. 1.3x is about twice the just-noticeable tempo
+    # difference of speech (~5-10%) and beyond one speaker's ordinary phrase-to-phrase spread.
+    tempo_ratio: float = Field(1.3, gt=1)
+    # ...and beyond this many robust standard deviations of the speaker's own stretch rates,
+    # so a speaker whose pace varies a lot is not marked everywhere.
+    tempo_spread_z: float = Field(1.5, ge=0)
+    tempo_min_words: int = Field(3, ge=2)
+    # Elongation (wo::rd): a word this many times longer than the speaker takes for words of
+    # its sounds, at least this much longer in seconds, and clearly longer than its neighbours.
+    elongation_ratio: float = Field(1.8, gt=1)
+    elongation_min_extra_s: float = Field(0.15, ge=0)
+    # Pitch steps (↑ ↓): a word's median F0 this many semitones above or below the preceding
+    # words. Pitch-accent excursions in English are typically 2-4 st; a step beyond 4 st is
+    # heard as a marked shift into high or low pitch.
+    pitch_step_st: float = Field(4.0, gt=0)
+    # Final intonation (? , .): F0 of the last 250 ms of voiced speech of a unit vs the 500 ms
+    # before it; 2 st is about twice the threshold for hearing a pitch movement as rising or
+    # falling ('t Hart, Collier & Cohen 1990).
+    final_movement_st: float = Field(2.0, gt=0)
+    # Emphasis (_word_): a word's combined prominence over its neighbours, in steps of 3 dB
+    # loudness, 2 st pitch and 25% duration; two cues must contribute (one cue alone is a
+    # loudness, pitch or elongation mark, not stress).
+    emphasis_score: float = Field(3.0, gt=0)
+
+
 class RenderSettings(_Section):
     width: int = Field(72, ge=30, le=400, description="Characters per transcript line")
     timestamps: bool = Field(False, description="Print [hh:mm:ss] at the start of each turn")
@@ -86,6 +126,7 @@ class Settings(_Section):
     diarization: DiarizationSettings = DiarizationSettings()
     pauses: PauseSettings = PauseSettings()
     prosody: ProsodySettings = ProsodySettings()
+    marks: MarkSettings = MarkSettings()
     render: RenderSettings = RenderSettings()
 
     def to_record(self) -> dict[str, Any]:

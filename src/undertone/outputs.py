@@ -15,6 +15,7 @@ from pathlib import Path
 
 from undertone.config import RenderSettings
 from undertone.errors import OutputError
+from undertone.frames import Frames, frames_csv
 from undertone.model import Transcript
 from undertone.render import DEFAULT_FORMATS, get_renderer
 
@@ -31,12 +32,19 @@ def write_outputs(
     out_dir: Path,
     settings: RenderSettings,
     formats: Iterable[str] = DEFAULT_FORMATS,
+    frames: Frames | None = None,
 ) -> list[Path]:
-    """Render every requested format and put them in ``out_dir`` as ``<stem>.<suffix>``."""
+    """Render every requested format and put them in ``out_dir`` as ``<stem>.<suffix>``.
+
+    With ``frames``, the frame tracks are written too, as ``<stem>.frames.csv``.
+    """
+    stem = output_stem(transcript)
     rendered = []
     for name in formats:
         renderer = get_renderer(name)
-        rendered.append((out_dir / f"{output_stem(transcript)}{renderer.suffix}", renderer.render(transcript, settings)))
+        rendered.append((out_dir / f"{stem}{renderer.suffix}", renderer.render(transcript, settings)))
+    if frames is not None:
+        rendered.append((out_dir / f"{stem}.frames.csv", frames_csv(frames)))
     try:
         out_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     except OSError as error:

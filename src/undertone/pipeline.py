@@ -8,7 +8,7 @@ Prefect tasks; the command line calls :func:`process_file`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,19 +18,24 @@ import numpy as np
 from undertone import __version__
 from undertone.align import (
     OverlapSpan,
+    TurnSpan,
     assign_speakers,
     find_overlaps,
     group_turns,
     overlaps_from_turns,
     speaker_ids,
 )
-from undertone.annotate import measure_silences, silence_threshold_db, snap_word_edges
+from undertone.annotate import annotate
+from undertone.silences import measure_silences, silence_threshold_db, snap_word_edges
+from undertone.pitch_range import speaker_pitch
 from undertone.audio import FRAME_HOP_S, SAMPLE_RATE, Audio, load
 from undertone.config import Settings
 from undertone.diarize import Diarization
+from undertone.frames import Frames
 from undertone.model import (
     ALIGNMENT_BACKEND,
     TRANSCRIPT_SPEAKERS,
+    Annotation,
     AsrInfo,
     DiarizationInfo,
     Overlap,
@@ -47,7 +52,6 @@ from undertone.prosody import (
     intensity_track,
     median_or_none,
     noise_floor_db,
-    pitch_track,
 )
 from undertone.render.layout import layout_lines
 from undertone.transcribe import Recognition, RecognizedWord
@@ -65,6 +69,14 @@ EMBEDDED_DIARIZER_NOTE = (
 )
 
 Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one recording yields: the transcript document and the frame tracks behind it."""
+
+    transcript: Transcript
+    frames: Frames
 
 
 def transcribe_audio(
@@ -135,16 +147,13 @@ def build_transcript(
     recognition: Recognition,
     diarization: Diarization | None,
     settings: Settings,
-) -> Transcript:
-    """Align, measure and lay out: everything after the models, as one pure computation."""
+) -> Analysis:
+    """Align, measure, annotate and lay out: everything after the models, as one pure computation."""
     recognized = sorted(recognition.words, key=lambda w: (w.start, w.end))
     labels_from_transcript = any(w.speaker for w in recognized)
     speakers, label_to_id = _speaker_of_each_word(recognized, diarization, labels_from_transcript)
 
     intensity = intensity_track(audio.mono, SAMPLE_RATE)
-    pitch = pitch_track(
-        audio.mono, SAMPLE_RATE, settings.prosody.pitch_floor_hz, settings.prosody.pitch_ceiling_hz
-    )
     starts = np.array([w.start for w in recognized], dtype=np.float64)
     ends = np.array([max(w.end, w.start) for w in recognized], dtype=np.float64)
     frame_speaker = _frame_speakers(len(intensity.times), starts, ends, speakers)
@@ -162,16 +171,41 @@ def build_transcript(
         overlap_spans = overlaps_from_turns(turn_spans)
     # Speaker levels from the measured word edges; overlaps would mix two voices.
     own_speech = _frame_speakers(len(intensity.times), starts, ends, speakers)
+    own_speech_all = own_speech.copy()
     own_speech[_overlap_mask(intensity.times, overlap_spans)] = ""
+    pitch, _ = speaker_pitch(
+        audio.mono,
+        SAMPLE_RATE,
+        _spans_by_speaker(turn_spans),
+        len(intensity.times),
+        settings.prosody.pitch_floor_hz,
+        settings.prosody.pitch_ceiling_hz,
+    )
+    f0_median_hz = {
+        sid: median_or_none(pitch.values[own_speech == sid]) for sid in label_to_id.values()
+    }
     speaker_records = [
         Speaker(
             id=sid,
             label=label if labels_from_transcript else sid,
-            f0_median_hz=_round(median_or_none(_pitch_at(pitch, intensity.times[own_speech == sid]))),
+            f0_median_hz=_round(f0_median_hz[sid]),
             intensity_median_db=_round(median_or_none(intensity.values[own_speech == sid])),
         )
         for label, sid in label_to_id.items()
     ]
+    annotated = annotate(
+        [w.text for w in recognized],
+        [w.kind for w in recognized],
+        starts,
+        ends,
+        speakers,
+        silences,
+        [(o.start, o.end) for o in overlap_spans],
+        intensity,
+        pitch,
+        f0_median_hz,
+        settings.marks,
+    )
 
     transcript = Transcript(
         source=_source(audio),
@@ -206,11 +240,28 @@ def build_transcript(
             for s in silences
         ],
         overlaps=[Overlap(start=o.start, end=o.end, speakers=list(o.speakers)) for o in overlap_spans],
-        annotations=[],
+        annotations=[
+            Annotation(
+                kind=mark.kind,
+                start=float(ends[mark.first_word] if mark.kind == "latch" else starts[mark.first_word]),
+                end=float(starts[mark.last_word] if mark.kind == "latch" else ends[mark.last_word]),
+                first_word=mark.first_word,
+                last_word=mark.last_word,
+                value=mark.value,
+                unit=mark.unit,
+            )
+            for mark in annotated.marks
+        ],
         lines=[],
     )
     transcript.lines = layout_lines(transcript, settings.render)
-    return transcript
+    frames = Frames(
+        times=intensity.times,
+        f0_hz=pitch.values,
+        intensity_db=intensity.values,
+        speaker=_frame_labels(own_speech_all, intensity.times, overlap_spans),
+    )
+    return Analysis(transcript, frames)
 
 
 def process_file(
@@ -218,7 +269,7 @@ def process_file(
     settings: Settings,
     transcript_path: Path | None = None,
     report: Report = lambda stage: None,
-) -> Transcript:
+) -> Analysis:
     """Run every stage on one recording; ``report`` is told each stage as it starts."""
     from undertone.transcribe.known import parse_transcript
 
@@ -310,6 +361,14 @@ def _frame_speakers(n_frames: int, starts: np.ndarray, ends: np.ndarray, speaker
     return owner
 
 
+def _frame_labels(owner: np.ndarray, times: np.ndarray, overlaps: list[OverlapSpan]) -> np.ndarray:
+    """Each frame's speaker for the frames table; ``S1+S2`` where two people speak."""
+    labels = owner.copy()
+    for overlap in overlaps:
+        labels[(times >= overlap.start) & (times < overlap.end)] = "+".join(overlap.speakers)
+    return labels
+
+
 def _overlap_mask(times: np.ndarray, overlaps: list[OverlapSpan]) -> np.ndarray:
     mask = np.zeros(len(times), dtype=bool)
     for overlap in overlaps:
@@ -317,11 +376,11 @@ def _overlap_mask(times: np.ndarray, overlaps: list[OverlapSpan]) -> np.ndarray:
     return mask
 
 
-def _pitch_at(pitch: Track, times: np.ndarray) -> np.ndarray:
-    if len(pitch.times) == 0 or len(times) == 0:
-        return np.zeros(0)
-    index = np.clip(np.round((times - pitch.times[0]) / FRAME_HOP_S).astype(int), 0, len(pitch.values) - 1)
-    return pitch.values[index]
+def _spans_by_speaker(turns: list[TurnSpan]) -> dict[str, list[tuple[float, float]]]:
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for turn in turns:
+        spans.setdefault(turn.speaker, []).append((turn.start, turn.end))
+    return spans
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:

@@ -1,7 +1,7 @@
 """Lay a transcript out as numbered, fixed-width lines: the lines researchers cite.
 
 The layout depends only on the transcript document and the render settings, so re-rendering
-never renumbers. Each turn starts a new line with the speaker's label; continuation lines get
+never renumbers. Words are printed with their marks (see :mod:`undertone.render.notation`). Each turn starts a new line with the speaker's label; continuation lines get
 a hanging indent; a gap between speakers stands on its own line.
 """
 
@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from undertone.config import RenderSettings
 from undertone.model import Line, Pause, Transcript
+from undertone.render import notation
+from undertone.render.notation import Decoration
 
 MICROPAUSE_MARK = "(.)"
 # An overlap must cover this much of a word (s) for the word to be bracketed.
@@ -48,18 +50,15 @@ def overlapped_words(transcript: Transcript) -> set[int]:
     return inside
 
 
-def turn_tokens(transcript: Transcript, first_word: int, last_word: int, overlapped: set[int]) -> list[Token]:
-    """Words of one turn with pauses between them and ``[ ]`` around overlapped stretches."""
-    pauses_after = {p.after_word: p for p in transcript.pauses if p.kind != "gap"}
+def turn_tokens(
+    transcript: Transcript, first_word: int, last_word: int, decorations: dict[int, Decoration], shown: frozenset[str]
+) -> list[Token]:
+    """Words of one turn, decorated with their marks, with the shown pauses between them."""
+    pauses_after = {p.after_word: p for p in transcript.pauses if p.kind != "gap" and p.kind in shown}
     tokens: list[Token] = []
     for index in range(first_word, last_word + 1):
         word = transcript.words[index]
-        text = word.text
-        if index in overlapped and (index - 1 not in overlapped or index == first_word):
-            text = "[" + text
-        if index in overlapped and (index + 1 not in overlapped or index == last_word):
-            text = text + "]"
-        tokens.append(Token(text, word.start, word.end, word=index))
+        tokens.append(Token(decorations[index].text(), word.start, word.end, word=index))
         pause = pauses_after.get(index)
         if pause is not None and index < last_word:
             tokens.append(Token(pause_mark(pause), pause.start, pause.end))
@@ -69,7 +68,8 @@ def turn_tokens(transcript: Transcript, first_word: int, last_word: int, overlap
 def layout_lines(transcript: Transcript, settings: RenderSettings) -> list[Line]:
     """Number and wrap the transcript; the result is what ``Transcript.lines`` records."""
     label_width = max((len(s.label) for s in transcript.speakers), default=1) + 1  # "P:"
-    overlapped = overlapped_words(transcript)
+    shown = notation.shown(settings.notation)
+    decorations = notation.decorate_words(transcript, settings.notation, overlapped_words(transcript))
     gaps_after = {p.after_word: p for p in transcript.pauses if p.kind == "gap"}
     lines: list[Line] = []
 
@@ -92,7 +92,7 @@ def layout_lines(transcript: Transcript, settings: RenderSettings) -> list[Line]
         stamp = f"[{_clock(turn.start)}] " if settings.timestamps else ""
         first_prefix = f"{label:<{label_width}}  {stamp}"
         hanging = " " * len(first_prefix)
-        tokens = turn_tokens(transcript, turn.first_word, turn.last_word, overlapped)
+        tokens = turn_tokens(transcript, turn.first_word, turn.last_word, decorations, shown)
         text_width = max(settings.width - _margin_width() - len(first_prefix), 12)
         for row_index, row in enumerate(_wrap(tokens, text_width)):
             prefix = first_prefix if row_index == 0 else hanging

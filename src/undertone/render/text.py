@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from undertone.config import RenderSettings
 from undertone.model import ALIGNMENT_BACKEND, TRANSCRIPT_SPEAKERS, Transcript
 from undertone.render.layout import MICROPAUSE_MARK, numbered
+from undertone.render.notation import key_entries
 
 _ASCII_REPLACEMENTS = {"↑": "^", "↓": "v", "°": "o", "–": "-", "—": "-", "·": "-", "…": "..."}
 
@@ -12,7 +15,7 @@ _ASCII_REPLACEMENTS = {"↑": "^", "↓": "v", "°": "o", "–": "-", "—": "-"
 def render_text(transcript: Transcript, settings: RenderSettings) -> str:
     """Header and numbered lines exactly as recorded in ``transcript.lines``."""
     rule = "-" * settings.width
-    parts = _header(transcript) + [rule] + [numbered(line) for line in transcript.lines]
+    parts = _header(transcript, settings) + [rule] + [numbered(line) for line in transcript.lines]
     text = "\n".join(parts) + "\n"
     if settings.ascii:
         text = to_ascii(text)
@@ -26,7 +29,7 @@ def to_ascii(text: str) -> str:
     return text.encode("ascii", errors="replace").decode("ascii")
 
 
-def _header(transcript: Transcript) -> list[str]:
+def _header(transcript: Transcript, settings: RenderSettings) -> list[str]:
     source, pipeline = transcript.source, transcript.pipeline
     channels = "1 channel" if source.channels == 1 else f"{source.channels} channels"
     speakers = ", ".join(
@@ -41,7 +44,10 @@ def _header(transcript: Transcript) -> list[str]:
         f"Profile:   {pipeline.profile}; undertone {pipeline.version}; created {pipeline.created}",
     ]
     lines += [f"Note:      {note}" for note in pipeline.notes]
-    lines.append(f"Key:       {_key(transcript)}")
+    lines += textwrap.wrap(
+        _key(transcript, settings), settings.width, initial_indent="Key:       ", subsequent_indent=" " * 11,
+        break_long_words=False, break_on_hyphens=False,
+    )
     return lines
 
 
@@ -59,16 +65,10 @@ def _engines(transcript: Transcript) -> str:
     return f"{words}; {speakers}"
 
 
-def _key(transcript: Transcript) -> str:
-    kinds = {p.kind for p in transcript.pauses}
-    entries = []
-    if "pause" in kinds or "gap" in kinds:
-        entries.append("(0.7) silence in seconds")
-    if "micropause" in kinds:
-        timed_min_s = transcript.pipeline.config.get("pauses", {}).get("timed_min_s", 0.2)
-        entries.append(f"{MICROPAUSE_MARK} micropause under {timed_min_s:g} s")
-    if transcript.overlaps:
-        entries.append("[ ] overlapping talk")
+def _key(transcript: Transcript, settings: RenderSettings) -> str:
+    entries = key_entries(transcript, settings.notation)
+    timed_min_s = transcript.pipeline.config.get("pauses", {}).get("timed_min_s", 0.2)
+    entries = [f"{e} under {timed_min_s:g} s" if e.startswith(MICROPAUSE_MARK) else e for e in entries]
     return "; ".join(entries) if entries else "no marks"
 
 

@@ -79,6 +79,7 @@ import numpy as np
 
 from undertone.audio import SAMPLE_RATE
 from undertone.errors import ModelUnavailableError, TranscriptFileError
+from undertone.pronounce import DIGIT_WORDS, letters_to_phones
 from undertone.transcribe import FILLERS, Recognition, RecognizedWord, word_kind
 from undertone.transcribe.known import KnownTurn, spoken_form, tokenize
 
@@ -396,55 +397,6 @@ def _word_text(token: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 # Pronunciations for words the dictionary lacks
 
-# Letter groups to phones, longest first. Crude, but it gives a word roughly the right number
-# and kind of sounds, which is all alignment needs to place it between its neighbours.
-_LETTER_RULES: list[tuple[str, str]] = sorted(
-    {
-        "tch": "CH", "sch": "S K", "igh": "AY", "ough": "AO", "augh": "AO", "eigh": "EY",
-        "tion": "SH AH N", "sion": "ZH AH N", "ture": "CH ER",
-        "sh": "SH", "ch": "CH", "th": "TH", "ph": "F", "wh": "W", "ng": "NG", "ck": "K",
-        "qu": "K W", "ee": "IY", "ea": "IY", "oo": "UW", "ou": "AW", "ow": "OW", "oi": "OY",
-        "oy": "OY", "ai": "EY", "ay": "EY", "au": "AO", "aw": "AO", "ei": "EY", "ey": "EY",
-        "ie": "IY", "ue": "UW", "ew": "UW", "oa": "OW", "ar": "AA R", "er": "ER", "ir": "ER",
-        "ur": "ER", "or": "AO R",
-        "a": "AE", "b": "B", "c": "K", "d": "D", "e": "EH", "f": "F", "g": "G", "h": "HH",
-        "i": "IH", "j": "JH", "k": "K", "l": "L", "m": "M", "n": "N", "o": "AA", "p": "P",
-        "q": "K", "r": "R", "s": "S", "t": "T", "u": "AH", "v": "V", "w": "W", "x": "K S",
-        "y": "IY", "z": "Z",
-    }.items(),
-    key=lambda rule: -len(rule[0]),
-)
-_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-
-
-def _letters_to_phones(word: str) -> list[str]:
-    """Letter-to-sound fallback for a lower-case ASCII word (``zorblat`` -> Z AO R B L AE T)."""
-    letters = re.sub(r"(.)\1+", r"\1", word)  # doubled letters sound once: "ll" -> "l"
-    if len(letters) > 2 and letters.endswith("e") and letters[-2] not in "aeiouy":
-        letters = letters[:-1]  # silent final e
-    phones, position = [], 0
-    while position < len(letters):
-        for graphemes, sounds in _LETTER_RULES:
-            if letters.startswith(graphemes, position):
-                phones.extend(_context_sounds(letters, position, graphemes, sounds))
-                position += len(graphemes)
-                break
-        else:
-            position += 1  # not a letter we know: silent
-    return phones
-
-
-def _context_sounds(letters: str, position: int, graphemes: str, sounds: str) -> list[str]:
-    """A few context rules the table cannot express (soft c, consonant y, initial kn/wr)."""
-    following = letters[position + len(graphemes) : position + len(graphemes) + 1]
-    if graphemes == "c" and following in ("e", "i", "y"):
-        return ["S"]
-    if graphemes == "y" and position == 0:
-        return ["Y"]
-    if position == 0 and (graphemes, following) in (("k", "n"), ("w", "r")):
-        return []  # silent k and w: "knee", "write"
-    return sounds.split()
-
 
 def _pronunciation(decoder, key: str) -> str | None:
     """Phones for a lookup key: dictionary, else per hyphen part, digits by name, else rules."""
@@ -461,9 +413,9 @@ def _pronunciation(decoder, key: str) -> str | None:
             continue
         for run in re.findall(r"[a-z]+|[0-9]", part):
             if run.isdigit():
-                phones.extend(decoder.lookup_word(_DIGIT_WORDS[int(run)]).split())
+                phones.extend(decoder.lookup_word(DIGIT_WORDS[int(run)]).split())
             else:
-                phones.extend(_letters_to_phones(run))
+                phones.extend(letters_to_phones(run))
     return " ".join(phones) if phones else None
 
 
