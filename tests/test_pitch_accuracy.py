@@ -48,14 +48,6 @@ def test_track_is_read_at_reference_times():
     assert np.isnan(got[4]) and np.isnan(got[5])  # outside the track
 
 
-def test_speaker_pitch_range_from_first_pass_quantiles():
-    values = np.linspace(100.0, 200.0, 101)
-    floor, ceiling = bench.speaker_pitch_range([values[:50], np.concatenate([values[50:], [NAN] * 10])])
-    assert floor == pytest.approx(0.75 * 125.0)  # 0.75 x first quartile
-    assert ceiling == pytest.approx(1.5 * 175.0)  # 1.5 x third quartile
-    assert bench.speaker_pitch_range([np.full(10, 150.0)]) == (60.0, 600.0)  # too little voicing
-
-
 @pytest.fixture(scope="module")
 def recordings() -> list[bench.Recording]:
     if not bench.DATA_DIR.is_dir():

@@ -19,10 +19,12 @@ from undertone.prosody import Track, pitch_track
 
 FIRST_PASS_S = 60.0  # seconds of each speaker's speech the first pass looks at
 TURN_PADDING_S = 0.05  # each turn is tracked with this much audio either side (pitch windows)
-# Range rule (De Looze & Hirst 2008; Hirst 2011): floor = 0.75 x 25th percentile, ceiling =
-# 1.5 x 75th percentile of the speaker's first-pass F0, kept inside the wide first-pass range.
-FLOOR_FACTOR, FLOOR_QUANTILE = 0.75, 0.25
-CEILING_FACTOR, CEILING_QUANTILE = 1.5, 0.75
+# Range rule after De Looze & Hirst (2008): floor and ceiling from the speaker's first-pass
+# quartiles, kept inside the wide first-pass range. Their factors (0.72 x q35, 1.9 x q65) are
+# widened at the bottom to 0.6 x q25 (-8.8 st) so that a marked step down (↓, 4-8 st) or a deep
+# final fall stays inside the range, while an octave error (0.5x, 2x) still falls outside.
+FLOOR_FACTOR, FLOOR_QUANTILE = 0.6, 0.25
+CEILING_FACTOR, CEILING_QUANTILE = 1.8, 0.75
 MIN_VOICED_FRAMES = 50  # fewer first-pass voiced frames (0.5 s) and the wide range is kept
 
 

@@ -1,0 +1,185 @@
+"""Every prosodic mark, found in generated audio where the answer is known by construction.
+
+Each "word" is a buzzy harmonic tone lasting as long as its sounds take at Klatt's inherent
+durations (scaled by a pace), at a chosen pitch and level, so loudness, pitch, tempo and
+silence are exact. The words go through the real analysis (:func:`build_transcript`) with their
+times given, as an aligner would give them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from synth import SR, glide, silence, voiced
+from undertone.audio import from_array
+from undertone.config import load_settings
+from undertone.pipeline import build_transcript
+from undertone.pronounce import expected_duration, phones
+from undertone.transcribe import Recognition, RecognizedWord
+
+PACE = 0.8  # tones last 0.8 x the inherent durations: an ordinary conversational pace
+BASE_AMPLITUDE = 0.1
+SENTENCE = (
+    "so we went down to the river and the water was cold but we stayed there for most of the "
+    "afternoon talking about work and the people we know"
+).split()
+
+
+@dataclass(frozen=True)
+class W:
+    """One word to generate: pitch, level and length relative to the speaker's usual."""
+
+    text: str
+    speaker: str = "A"
+    f0: float = 120.0
+    gain_db: float = 0.0
+    stretch: float = 1.0
+    glide_to: float | None = None
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: float
+
+
+def speak(plan: list[W | Pause]) -> tuple[np.ndarray, list[RecognizedWord]]:
+    pieces, words, cursor = [silence(0.3)], [], 0.3
+    for item in plan:
+        if isinstance(item, Pause):
+            pieces.append(silence(item.seconds))
+            cursor += item.seconds
+            continue
+        seconds = round(expected_duration(phones(item.text)) * PACE * item.stretch, 2)
+        amplitude = BASE_AMPLITUDE * 10 ** (item.gain_db / 20)
+        tone = (
+            glide(item.f0, item.glide_to, seconds, amplitude)
+            if item.glide_to
+            else voiced(item.f0, seconds, amplitude)
+        )
+        pieces.append(tone)
+        words.append(RecognizedWord(item.text, cursor, cursor + seconds, speaker=item.speaker))
+        cursor += seconds
+    pieces.append(silence(0.3))
+    return np.concatenate(pieces), words
+
+
+def analyse(plan: list[W | Pause], **marks: float):
+    signal, words = speak(plan)
+    settings = load_settings("offline", overrides={"marks": marks} if marks else None)
+    transcript = build_transcript(
+        from_array(signal, SR, "generated.wav"), Recognition(words, "test", "test", "en"), None, settings
+    ).transcript
+    return transcript
+
+
+def found(transcript, kind: str) -> list[tuple[int, int]]:
+    return [(a.first_word, a.last_word) for a in transcript.annotations if a.kind == kind]
+
+
+def annotation(transcript, kind: str):
+    (only,) = [a for a in transcript.annotations if a.kind == kind]
+    return only
+
+
+def plain(n: int = len(SENTENCE), **changes_by_index: dict) -> list[W]:
+    return [W(text) for text in SENTENCE[:n]]
+
+
+def test_ordinary_speech_gets_no_marks_but_its_final_intonation():
+    transcript = analyse(plain())
+    kinds = {a.kind for a in transcript.annotations}
+    assert kinds == {"level"}, transcript.annotations
+
+
+def test_a_louder_stretch_is_loud_with_its_level_re_speaker():
+    plan = plain()
+    for index in (6, 7, 8):
+        plan[index] = W(plan[index].text, gain_db=9.0)
+    transcript = analyse(plan)
+    assert found(transcript, "loud") == [(6, 8)]
+    mark = annotation(transcript, "loud")
+    assert mark.value == pytest.approx(9.0, abs=1.0) and mark.unit == "dB re speaker"
+    assert not found(transcript, "emphasis") and not found(transcript, "quiet")
+
+
+def test_a_quieter_stretch_is_quiet_but_a_single_quiet_word_is_not():
+    plan = plain()
+    for index in (10, 11, 12):
+        plan[index] = W(plan[index].text, gain_db=-9.0)
+    plan[20] = W(plan[20].text, gain_db=-9.0)
+    transcript = analyse(plan)
+    assert found(transcript, "quiet") == [(10, 12)]
+    assert annotation(transcript, "quiet").value == pytest.approx(-9.0, abs=1.0)
+
+
+@pytest.mark.parametrize(("kind", "stretch", "rate"), [("fast", 0.6, 1 / 0.6), ("slow", 1.7, 1 / 1.7)])
+def test_a_faster_or_slower_stretch_is_marked_with_its_rate(kind, stretch, rate):
+    plan = plain()
+    for index in range(8, 14):
+        plan[index] = W(plan[index].text, stretch=stretch)
+    transcript = analyse(plan)
+    (span,) = found(transcript, kind)
+    assert 7 <= span[0] <= 9 and 12 <= span[1] <= 14  # the stretch, give or take an edge word
+    assert annotation(transcript, kind).value == pytest.approx(rate, rel=0.15)
+    assert not found(transcript, "elongation")
+
+
+def test_one_long_word_is_an_elongation_not_a_slow_stretch():
+    plan = plain()
+    plan[9] = W(plan[9].text, stretch=2.6)  # "river"
+    transcript = analyse(plan)
+    assert found(transcript, "elongation") == [(9, 9)]
+    assert annotation(transcript, "elongation").value == pytest.approx(2.6, rel=0.15)
+    assert not found(transcript, "slow")
+
+
+@pytest.mark.parametrize(("kind", "semitones"), [("pitch_up", 6.0), ("pitch_down", -6.0)])
+def test_a_word_far_above_or_below_the_preceding_words_is_a_pitch_step(kind, semitones):
+    plan = plain()
+    plan[7] = W(plan[7].text, f0=120.0 * 2 ** (semitones / 12))
+    transcript = analyse(plan)
+    assert found(transcript, kind) == [(7, 7)]
+    assert annotation(transcript, kind).value == pytest.approx(semitones, abs=1.0)
+    other = "pitch_down" if kind == "pitch_up" else "pitch_up"
+    assert not found(transcript, other)  # the return to ordinary pitch is not a step
+
+
+@pytest.mark.parametrize(
+    ("end_hz", "kind"), [(120.0 * 2 ** (6 / 12), "rise"), (120.0 * 2 ** (-6 / 12), "fall"), (120.0, "level")]
+)
+def test_final_intonation_of_each_unit(end_hz, kind):
+    first = [W(text) for text in SENTENCE[:6]]
+    second = [W(text) for text in SENTENCE[6:11]]
+    second[-1] = W(second[-1].text, stretch=1.5, glide_to=end_hz)
+    transcript = analyse(first + [Pause(0.6)] + second)
+    finals = [(a.kind, a.last_word) for a in transcript.annotations if a.kind in ("rise", "fall", "level")]
+    assert finals == [("level", 5), (kind, 10)]
+
+
+def test_latching_and_gaps_between_speakers():
+    a_words = [W(text) for text in SENTENCE[:5]]
+    b_words = [W(text, speaker="B", f0=200.0) for text in SENTENCE[5:10]]
+    c_words = [W(text) for text in SENTENCE[10:15]]
+    transcript = analyse(a_words + [Pause(0.02)] + b_words + [Pause(0.6)] + c_words)
+    assert found(transcript, "latch") == [(4, 5)]
+    assert [(p.kind, p.after_word) for p in transcript.pauses] == [("gap", 9)]
+
+
+def test_emphasis_needs_several_cues_at_once():
+    plan = plain()
+    plan[8] = W(plan[8].text, gain_db=4.0, f0=120.0 * 2 ** (3 / 12), stretch=1.3)  # "down"... prominent
+    plan[16] = W(plan[16].text, gain_db=4.5)  # louder only: not stress, and not loud enough for CAPS
+    transcript = analyse(plan)
+    assert found(transcript, "emphasis") == [(8, 8)]
+    assert not found(transcript, "loud") and not found(transcript, "pitch_up")
+
+
+def test_thresholds_come_from_the_settings():
+    plan = plain()
+    for index in (6, 7, 8):
+        plan[index] = W(plan[index].text, gain_db=4.0)
+    assert not found(analyse(plan), "loud")
+    assert found(analyse(plan, loud_db=3.0), "loud") == [(6, 8)]
