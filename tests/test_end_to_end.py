@@ -86,7 +86,38 @@ def test_aligned_sample_keeps_every_word_speaker_and_pause(aligned):
     pause = _long_pause_measured(document)
     assert pause["kind"] == "pause" and pause["speaker"] == "S2"
     assert "(1.3)" in text
-    assert re.search(r"^\s+1  I:  Thank you", text.split("-" * 72)[1].lstrip("\n"), re.M)
+    assert re.search(r"^\s+1  I:  \W*Thank you", text.split("-" * 72)[1].lstrip("\n"), re.M)
+
+
+def _words_marked(document: dict, kind: str) -> list[str]:
+    return [
+        " ".join(w["text"] for w in document["words"][a["first_word"] : a["last_word"] + 1])
+        for a in document["annotations"]
+        if a["kind"] == kind
+    ]
+
+
+def test_aligned_sample_marks_what_the_generator_put_there(aligned):
+    document, text = aligned
+    truth_quiet = next(u["text"] for u in TRUTH["utterances"] if u["style"] == "quiet")  # -10 dB
+    assert _normalise(truth_quiet) in [_normalise(m) for m in _words_marked(document, "quiet")]
+    assert "really" in _words_marked(document, "loud")  # +8 dB and higher, spliced in
+    rising = [_normalise(m["text"]).split()[-1] for m in TRUTH["marks"] if m["kind"] == "rise"]
+    assert set(rising) <= set(_words_marked(document, "rise"))
+    for annotation in document["annotations"]:
+        assert annotation["value"] is not None and annotation["unit"], annotation
+    assert "°at" in text and "nights,°" in text and "REALLY" in text
+
+
+def test_frames_table_has_a_row_per_10_ms_with_speakers(aligned, tmp_path_factory):
+    out = next(p for p in tmp_path_factory.getbasetemp().glob("aligned*") if (p / "interview.frames.csv").exists())
+    rows = (out / "interview.frames.csv").read_text().splitlines()
+    assert rows[0] == "time,f0_hz,intensity_db,speaker"
+    assert len(rows) - 1 == pytest.approx(TRUTH["duration"] / 0.01, abs=2)
+    speakers = {row.rsplit(",", 1)[1] for row in rows[1:]}
+    assert {"S1", "S2", ""} <= speakers
+    voiced = [row for row in rows[1:] if row.split(",")[1]]
+    assert 0.3 < len(voiced) / len(rows) < 0.9
 
 
 def test_recognised_sample_finds_words_and_separates_speakers(recognised):
@@ -118,6 +149,6 @@ def test_prefect_flow_runs_the_sample_locally(tmp_path: Path):
 
     with prefect_test_harness():  # a throwaway local server and database, stopped on exit
         written = process_recording(AUDIO, tmp_path / "out", profile="offline", transcript=TRANSCRIPT)
-    assert sorted(p.name for p in written) == ["interview.json", "interview.txt"]
+    assert sorted(p.name for p in written) == ["interview.frames.csv", "interview.json", "interview.txt"]
     document, _ = _check_outputs(tmp_path / "out")
     _long_pause_measured(document)

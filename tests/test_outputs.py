@@ -56,3 +56,25 @@ def test_output_path_that_cannot_be_a_folder_is_reported(tmp_path: Path):
     blocker.write_text("not a folder")
     with pytest.raises(OutputError, match="report.txt.*cannot create output folder"):
         write_outputs(make_transcript([("S1", ["x"])]), blocker / "out", RenderSettings())
+
+
+def test_frames_table_is_written_beside_the_transcript(tmp_path: Path):
+    import numpy as np
+
+    from undertone.frames import Frames
+
+    frames = Frames(
+        times=np.array([0.005, 0.015, 0.025]),
+        f0_hz=np.array([np.nan, 120.04, 121.5]),
+        intensity_db=np.array([-80.0, -20.04, -19.96]),
+        speaker=np.array(["", "S1", "S1+S2"], dtype=object),
+    )
+    written = write_outputs(make_transcript([("S1", ["x"])]), tmp_path, RenderSettings(), frames=frames)
+    assert [p.name for p in written] == ["p2.json", "p2.txt", "p2.frames.csv"]
+    assert (tmp_path / "p2.frames.csv").read_text().splitlines() == [
+        "time,f0_hz,intensity_db,speaker",
+        "0.005,,-80.0,",
+        "0.015,120.0,-20.0,S1",
+        "0.025,121.5,-20.0,S1+S2",
+    ]
+    assert (tmp_path / "p2.frames.csv").stat().st_mode & 0o777 == 0o600
