@@ -24,6 +24,7 @@ from undertone.audio import Audio, load  # noqa: E402
 from undertone.config import Settings, load_settings, option_overrides  # noqa: E402
 from undertone.diarize import Diarization  # noqa: E402
 from undertone.outputs import write_outputs  # noqa: E402
+from undertone.render import parse_formats  # noqa: E402
 from undertone.transcribe import Recognition  # noqa: E402
 from undertone.transcribe.known import KnownTurn, parse_transcript  # noqa: E402
 
@@ -53,8 +54,12 @@ def analyse(
 
 
 @task(name="write-outputs", cache_policy=NO_CACHE)
-def write(result: pipeline.Analysis, out: Path, settings: Settings) -> list[Path]:
-    return write_outputs(result.transcript, out, settings.render, frames=result.frames)
+def write(
+    result: pipeline.Analysis, out: Path, settings: Settings, formats: list[str] | None, audio: Path
+) -> list[Path]:
+    return write_outputs(
+        result.transcript, out, settings.render, parse_formats(formats), frames=result.frames, audio=audio
+    )
 
 
 @flow(name="process-recording", log_prints=True)
@@ -66,8 +71,9 @@ def process_recording(
     transcript: Path | None = None,
     speakers: int | None = None,
     language: str | None = None,
+    formats: list[str] | None = None,
 ) -> list[Path]:
-    """Process one recording and write its outputs; returns the files written."""
+    """Process one recording and write its outputs (``formats``: default all); returns the files written."""
     settings = load_settings(profile, config, option_overrides(speakers, language))
     known = parse_transcript(transcript) if transcript is not None else None
 
@@ -75,7 +81,7 @@ def process_recording(
     recognition = transcribe.submit(loaded, settings, known, transcript)
     diarization = diarize.submit(loaded, settings) if known is None else None
     result = analyse(loaded, recognition.result(), diarization.result() if diarization else None, settings)
-    written = write(result, out, settings)
+    written = write(result, out, settings, formats, audio)
     transcript = result.transcript
     get_run_logger().info("%s: %d lines, %d speakers -> %s", audio, len(transcript.lines), len(transcript.speakers), out)
     return written

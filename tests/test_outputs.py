@@ -78,3 +78,33 @@ def test_frames_table_is_written_beside_the_transcript(tmp_path: Path):
         "0.025,121.5,-20.0,S1+S2",
     ]
     assert (tmp_path / "p2.frames.csv").stat().st_mode & 0o777 == 0o600
+
+
+def test_formats_parse_in_registry_order_and_always_keep_the_json():
+    from undertone.render import RENDERERS, parse_formats
+
+    assert parse_formats(None) == tuple(RENDERERS)
+    assert parse_formats("all") == tuple(RENDERERS)
+    assert parse_formats("txt") == ("json", "txt")
+    assert parse_formats(["TXT", " json "]) == ("json", "txt")
+    with pytest.raises(ValueError, match="unknown format 'pdf'"):
+        parse_formats("txt,pdf")
+
+
+def test_binary_renderings_are_written_byte_for_byte(tmp_path, monkeypatch):
+    from undertone import render
+
+    payload = bytes(range(256)) + b"\r\n\n"
+    monkeypatch.setitem(render.RENDERERS, "bin", render.Renderer(".bin", lambda t, s, c: payload))
+    written = write_outputs(make_transcript([("S1", ["x"])]), tmp_path, RenderSettings(), ["json", "bin"])
+    assert [p.suffix for p in written] == [".json", ".bin"]
+    assert written[-1].read_bytes() == payload
+
+
+def test_media_link_is_relative_to_the_output_folder(tmp_path):
+    from undertone.render import RenderContext
+
+    audio = tmp_path / "recordings" / "p 2.wav"
+    context = RenderContext(out_dir=tmp_path / "out" / "transcripts", audio=audio)
+    assert context.media_link() == "../../recordings/p 2.wav"
+    assert RenderContext(out_dir=tmp_path).media_link() is None

@@ -52,11 +52,22 @@ def process(
     ] = None,
     speakers: Annotated[int | None, typer.Option(min=1, help="Number of speakers, if known.")] = None,
     language: Annotated[str | None, typer.Option(help="Language code (e.g. 'en'); default: detect.")] = None,
+    formats: Annotated[
+        str,
+        typer.Option(help="Comma-separated output formats (see 'undertone formats'), or 'all'. The .json is always written."),
+    ] = "all",
 ) -> None:
-    """Process recordings: writes OUT/<stem>.json, .txt and .frames.csv for each."""
+    """Process recordings: writes OUT/<stem>.json, .frames.csv and every chosen format for each."""
     from undertone.config import load_settings, option_overrides
     from undertone.outputs import write_outputs
     from undertone.pipeline import process_file
+    from undertone.render import parse_formats
+
+    try:
+        chosen_formats = parse_formats(formats)
+    except ValueError as error:
+        stderr.print(f"error: --formats: {error}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
 
     if transcript is not None and len(audio) > 1:
         stderr.print("error: --transcript goes with exactly one recording")
@@ -82,7 +93,9 @@ def process(
                     transcript,
                     report=lambda stage, name=path.name: status.update(f"{name}: {stage}"),
                 )
-                written = write_outputs(result.transcript, out, settings.render, frames=result.frames)
+                written = write_outputs(
+                    result.transcript, out, settings.render, chosen_formats, frames=result.frames, audio=path
+                )
             stems_written[path.stem] = path
         except UndertoneError as error:
             stderr.print(f"error: {error}", markup=False)
@@ -133,6 +146,15 @@ def models(
         if status.how:
             sys.stdout.write(f"{'':<11} -> {status.how}\n")
     raise typer.Exit(0 if all(s.present for s in statuses) else ModelUnavailableError.exit_code)
+
+
+@app.command("formats")
+def list_formats() -> None:
+    """List the output formats 'undertone process --formats' can write."""
+    from undertone.render import RENDERERS
+
+    for name, renderer in RENDERERS.items():
+        sys.stdout.write(f"{name:<8} {renderer.suffix:<12} {renderer.description}\n")
 
 
 @app.command()

@@ -17,7 +17,7 @@ from undertone.config import RenderSettings
 from undertone.errors import OutputError
 from undertone.frames import Frames, frames_csv
 from undertone.model import Transcript
-from undertone.render import DEFAULT_FORMATS, get_renderer
+from undertone.render import RenderContext, default_formats, get_renderer
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -31,18 +31,21 @@ def write_outputs(
     transcript: Transcript,
     out_dir: Path,
     settings: RenderSettings,
-    formats: Iterable[str] = DEFAULT_FORMATS,
+    formats: Iterable[str] | None = None,
     frames: Frames | None = None,
+    audio: Path | None = None,
 ) -> list[Path]:
-    """Render every requested format and put them in ``out_dir`` as ``<stem>.<suffix>``.
+    """Render every requested format (default: all) and put them in ``out_dir`` as ``<stem>.<suffix>``.
 
-    With ``frames``, the frame tracks are written too, as ``<stem>.frames.csv``.
+    With ``frames``, the frame tracks are written too, as ``<stem>.frames.csv``. ``audio`` is
+    the recording, for formats that link to it (relative to ``out_dir``).
     """
     stem = output_stem(transcript)
-    rendered = []
-    for name in formats:
+    context = RenderContext(out_dir=out_dir, audio=audio)
+    rendered: list[tuple[Path, str | bytes]] = []
+    for name in default_formats() if formats is None else formats:
         renderer = get_renderer(name)
-        rendered.append((out_dir / f"{stem}{renderer.suffix}", renderer.render(transcript, settings)))
+        rendered.append((out_dir / f"{stem}{renderer.suffix}", renderer.render(transcript, settings, context)))
     if frames is not None:
         rendered.append((out_dir / f"{stem}.frames.csv", frames_csv(frames)))
     try:
@@ -62,13 +65,14 @@ def write_outputs(
     return [target for target, _ in rendered]
 
 
-def _write_temporary(target: Path, content: str) -> Path:
+def _write_temporary(target: Path, content: str | bytes) -> Path:
     descriptor, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     temporary = Path(name)
+    data = content if isinstance(content, bytes) else content.encode("utf-8")
     try:
         os.fchmod(descriptor, FILE_MODE)
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(content)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException:
