@@ -183,3 +183,23 @@ def test_thresholds_come_from_the_settings():
         plan[index] = W(plan[index].text, gain_db=4.0)
     assert not found(analyse(plan), "loud")
     assert found(analyse(plan, loud_db=3.0), "loud") == [(6, 8)]
+
+
+def test_one_long_word_among_slightly_slow_ones_is_still_not_a_slow_stretch():
+    plan = plain()
+    plan[9] = W(plan[9].text, stretch=2.6)  # "river", stretched
+    for index in (8, 10):  # its neighbours a little slow, as phrase-final words are
+        plan[index] = W(plan[index].text, stretch=1.15)
+    transcript = analyse(plan)
+    assert found(transcript, "elongation") == [(9, 9)]
+    assert not found(transcript, "slow")
+
+
+def test_a_word_after_a_quiet_stretch_is_not_emphasised_for_being_louder_than_it():
+    plan = plain()
+    for index in (10, 11, 12):
+        plan[index] = W(plan[index].text, gain_db=-9.0)
+    plan[13] = W(plan[13].text, f0=120.0 * 2 ** (3 / 12))  # ordinary level, a small pitch accent
+    transcript = analyse(plan)
+    assert found(transcript, "quiet") == [(10, 12)]
+    assert not found(transcript, "emphasis")

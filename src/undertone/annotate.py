@@ -70,13 +70,13 @@ def annotate(
     marks += final_intonation_marks(pitch, starts, ends, context, units, f0_median_hz, settings)
     gaps_after = {s.after_word for s in silences if s.kind == "gap"}
     marks += latch_marks(speakers, starts, ends, gaps_after, overlaps)
-    taken = {
+    marked = {
         index
         for mark in marks
-        if mark.kind in ("loud", "pitch_up", "pitch_down", "elongation")
+        if mark.kind in ("loud", "quiet", "fast", "slow", "pitch_up", "pitch_down", "elongation")
         for index in range(mark.first_word, mark.last_word + 1)
     }
-    marks += emphasis_marks(measures, context, units, taken, settings)
+    marks += emphasis_marks(measures, context, units, marked, settings)
     marks.sort(key=lambda m: (m.first_word, m.last_word, m.kind))
     return Annotated(marks=marks, measures=measures, units=units)
 

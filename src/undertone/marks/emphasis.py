@@ -5,6 +5,10 @@ against the median of the word's neighbours in the same unit and expressed in st
 clearly audible difference (3 dB, 2 semitones, 25% longer); the score is the sum of the
 positive steps. Two cues must contribute: a single cue is the business of the loud, pitch-step
 and elongation marks, which take precedence (a word already marked by them is not emphasised).
+
+Neighbours are ordinary words only: a word beside a quiet, fast or slow stretch (or a loud,
+stepped or stretched word) would otherwise stand out against talk that is itself marked, and
+words inside such stretches are not candidates either: their cues belong to the stretch.
 """
 
 from __future__ import annotations
@@ -29,19 +33,21 @@ def emphasis_marks(
     measures: WordMeasures,
     context: WordContext,
     units: list[tuple[int, int]],
-    taken: set[int],
+    marked: set[int],
     settings: MarkSettings,
 ) -> list[Mark]:
-    usable = context.countable & ~context.overlapped & np.isfinite(measures.level_db)
+    """Words prominent over their ordinary neighbours; ``marked`` = words under any other mark."""
+    ordinary = context.countable & ~context.overlapped & np.isfinite(measures.level_db)
+    ordinary[list(marked)] = False
     marks: list[Mark] = []
     for first, last in units:
         for index in range(first, last + 1):
-            if not usable[index] or index in taken:
+            if not ordinary[index]:
                 continue
             around = [
                 j
                 for j in range(max(first, index - NEIGHBOURS), min(last, index + NEIGHBOURS) + 1)
-                if j != index and usable[j]
+                if j != index and ordinary[j]
             ]
             if len(around) < 2:
                 continue

@@ -41,16 +41,21 @@ def tempo_marks(
     if not windows:
         return []
     log_rates = np.array([_log_rate(measures.duration, expected, a, b) for a, b in windows])
+    # The same without the window's most extreme word in either direction: a stretch is fast
+    # or slow only if its other words are too, so one stretched word (wo::rd) or one clipped
+    # word does not turn its neighbours into a <slow> or >fast< stretch.
+    without_slowest = np.array([_log_rate_without(measures.duration, expected, a, b, slowest=True) for a, b in windows])
+    without_fastest = np.array([_log_rate_without(measures.duration, expected, a, b, slowest=False) for a, b in windows])
     speakers = [context.speakers[a] for a, _ in windows]
     threshold = {
         speaker: _threshold([r for r, s in zip(log_rates, speakers) if s == speaker], settings)
         for speaker in set(speakers)
     }
     marks: list[Mark] = []
-    for kind, sign in (("fast", 1.0), ("slow", -1.0)):
+    for kind, sign, robust_rates in (("fast", 1.0, without_fastest), ("slow", -1.0, without_slowest)):
         flagged = np.zeros(len(measures.duration), dtype=bool)
-        for (a, b), rate, speaker in zip(windows, log_rates, speakers):
-            if sign * rate >= threshold[speaker]:
+        for (a, b), rate, robust, speaker in zip(windows, log_rates, robust_rates, speakers):
+            if sign * rate >= threshold[speaker] and sign * robust >= threshold[speaker]:
                 flagged[a : b + 1] = True
         for first, last in units:
             for a, b in runs(flagged[first : last + 1]):
@@ -94,6 +99,14 @@ def elongation_marks(
 def _log_rate(duration: np.ndarray, expected: np.ndarray, first: int, last: int) -> float:
     """log(speaker's usual time for these words / time taken): > 0 is faster than usual."""
     return float(np.log(expected[first : last + 1].sum() / duration[first : last + 1].sum()))
+
+
+def _log_rate_without(duration: np.ndarray, expected: np.ndarray, first: int, last: int, slowest: bool) -> float:
+    """:func:`_log_rate` of the window without its slowest (or fastest) word."""
+    word_rates = np.log(expected[first : last + 1] / duration[first : last + 1])
+    drop = first + int(np.argmin(word_rates) if slowest else np.argmax(word_rates))
+    keep = [index for index in range(first, last + 1) if index != drop]
+    return float(np.log(expected[keep].sum() / duration[keep].sum()))
 
 
 def _threshold(log_rates: list[float], settings: MarkSettings) -> float:
