@@ -14,7 +14,7 @@ from undertone.outputs import write_outputs
 
 def test_writes_json_and_txt_owner_only(tmp_path: Path):
     transcript = make_transcript([("S1", ["hello"])])
-    written = write_outputs(transcript, tmp_path / "out", RenderSettings())
+    written = write_outputs(transcript, tmp_path / "out", RenderSettings(), ["json", "txt"])
     assert [p.name for p in written] == ["p2.json", "p2.txt"]
     for path in written:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -69,7 +69,7 @@ def test_frames_table_is_written_beside_the_transcript(tmp_path: Path):
         intensity_db=np.array([-80.0, -20.04, -19.96]),
         speaker=np.array(["", "S1", "S1+S2"], dtype=object),
     )
-    written = write_outputs(make_transcript([("S1", ["x"])]), tmp_path, RenderSettings(), frames=frames)
+    written = write_outputs(make_transcript([("S1", ["x"])]), tmp_path, RenderSettings(), ["json", "txt"], frames=frames)
     assert [p.name for p in written] == ["p2.json", "p2.txt", "p2.frames.csv"]
     assert (tmp_path / "p2.frames.csv").read_text().splitlines() == [
         "time,f0_hz,intensity_db,speaker",

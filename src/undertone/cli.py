@@ -115,6 +115,72 @@ def process(
 
 
 @app.command()
+def cite(
+    document: Annotated[
+        Path, typer.Argument(metavar="OUT.json", help="A transcript document written by 'undertone process'.", show_default=False)
+    ],
+    lines: Annotated[
+        str, typer.Argument(metavar="LINES", help="A line or range as numbered in the .txt: 216 or 216-222.", show_default=False)
+    ],
+    audio: Annotated[
+        Path | None, typer.Option("--audio", help="Also cut the lines' audio into this file (.wav, .flac or .ogg).")
+    ] = None,
+    source: Annotated[
+        Path | None, typer.Option("--source", help="The recording, if it is not where the document says (source.path).")
+    ] = None,
+) -> None:
+    """Print lines as numbered in the .txt, then their citation and time span; optionally cut their audio."""
+    from pydantic import ValidationError
+
+    from undertone import cite as citing
+    from undertone.model import Transcript
+    from undertone.outputs import write_file
+
+    try:
+        first, last = citing.parse_line_range(lines)
+    except citing.LineRangeError as error:
+        stderr.print(f"error: LINES: {error}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    if audio is not None and audio.suffix.lower() not in citing.CLIP_FORMATS:
+        stderr.print(f"error: --audio {audio}: use a {', '.join(citing.CLIP_FORMATS)} file name", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        transcript = Transcript.model_validate_json(document.read_bytes())
+    except FileNotFoundError:
+        stderr.print(f"error: {document}: file does not exist", markup=False)
+        raise typer.Exit(TranscriptFileError.exit_code) from None
+    except OSError as error:
+        stderr.print(f"error: {document}: cannot read ({error.strerror})", markup=False)
+        raise typer.Exit(TranscriptFileError.exit_code) from None
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "document"
+        stderr.print(f"error: {document}: not an undertone transcript document ({where}: {problem['msg']})", markup=False)
+        raise typer.Exit(TranscriptFileError.exit_code) from None
+    try:
+        chosen = citing.extract(transcript, first, last)
+    except citing.LineRangeError as error:
+        stderr.print(f"error: {document}: {error}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+
+    try:
+        if audio is not None:
+            if chosen.start is None or chosen.end is None:
+                raise UndertoneError(document, f"lines {lines} have no times to cut audio from")
+            recording = citing.find_recording(transcript, document, source)
+            citing.check_recording(recording, transcript)
+            samples, rate, subtype = citing.cut_clip(recording, chosen.start, chosen.end)
+            write_file(audio, citing.encode_clip(audio, samples, rate, subtype))
+    except UndertoneError as error:
+        stderr.print(f"error: {error}", markup=False)
+        raise typer.Exit(error.exit_code) from None
+
+    sys.stdout.write(f"{chosen.text()}\n\n{chosen.citation()} {chosen.span()}\n")
+    if audio is not None:
+        stderr.print(f"wrote {audio} ({len(samples) / rate:.1f} s from {recording})", markup=False)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the transcript document (undertone.transcript/1)."""
     from undertone.model import json_schema

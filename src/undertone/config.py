@@ -115,6 +115,11 @@ class RenderSettings(_Section):
     timestamps: bool = Field(False, description="Print [hh:mm:ss] at the start of each turn")
     ascii: bool = Field(False, description="Pure-ASCII output for tools that choke on ↑ ↓ °")
     notation: Literal["plain", "standard", "jefferson"] = "standard"
+    embed_audio: bool = Field(
+        False,
+        description="Review page: embed the recording in the .html (base64, about 1.33x the "
+        "recording's size) instead of linking it relative to the page",
+    )
 
 
 class Settings(_Section):

@@ -41,7 +41,7 @@ def write_outputs(
     the recording, for formats that link to it (relative to ``out_dir``).
     """
     stem = output_stem(transcript)
-    context = RenderContext(out_dir=out_dir, audio=audio)
+    context = RenderContext(out_dir=out_dir, audio=audio, frames=frames)
     rendered: list[tuple[Path, str | bytes]] = []
     for name in default_formats() if formats is None else formats:
         renderer = get_renderer(name)
@@ -63,6 +63,19 @@ def write_outputs(
             temporary.unlink(missing_ok=True)
         raise OutputError(out_dir, f"cannot write outputs ({_reason(error)})") from None
     return [target for target, _ in rendered]
+
+
+def write_file(target: Path, content: str | bytes) -> Path:
+    """Write one file atomically and owner-only, like every output (e.g. a cited audio clip)."""
+    temporary: Path | None = None
+    try:
+        temporary = _write_temporary(target, content)
+        os.replace(temporary, target)
+    except OSError as error:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+        raise OutputError(target, f"cannot write ({_reason(error)})") from None
+    return target
 
 
 def _write_temporary(target: Path, content: str | bytes) -> Path:

@@ -9,12 +9,19 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from undertone.config import RenderSettings
+from undertone.frames import Frames
 from undertone.model import Transcript
+from undertone.render.html import render_html
+from undertone.render.elan import render_eaf
+from undertone.render.subtitles import render_srt, render_vtt
 from undertone.render.text import render_text
+from undertone.render.textgrid import render_textgrid
+from undertone.render.word import render_docx
+from undertone.render.words_csv import render_words_csv
 
 
 @dataclass(frozen=True)
@@ -23,11 +30,14 @@ class RenderContext:
 
     ``audio`` is the recording as the user named it; ``out_dir`` the folder the outputs are
     written to. Formats that reference the audio (review page, ELAN) link it relative to
-    ``out_dir`` so that the folder and the recording can be moved together.
+    ``out_dir`` so that the folder and the recording can be moved together. ``frames`` are the
+    10 ms pitch and intensity tracks, when the caller has them (the review page draws pitch
+    contours from them; every format works without).
     """
 
     out_dir: Path
     audio: Path | None = None
+    frames: Frames | None = field(default=None, compare=False)
 
     def media_link(self) -> str | None:
         """The recording's path relative to the output folder (POSIX separators), if known."""
@@ -52,6 +62,13 @@ class Renderer:
 RENDERERS: dict[str, Renderer] = {
     "json": Renderer(".json", lambda t, s, c: render_json(t, s), "the full document (always written)"),
     "txt": Renderer(".txt", lambda t, s, c: render_text(t, s), "line-numbered transcript"),
+    "html": Renderer(".html", render_html, "review page: listen, search, toggle marks, cite lines"),
+    "docx": Renderer(".docx", render_docx, "Word: the numbered transcript, [hh:mm:ss] turn stamps for NVivo/ATLAS.ti/MAXQDA"),
+    "srt": Renderer(".srt", render_srt, "SubRip subtitles: one cue per printed line"),
+    "vtt": Renderer(".vtt", render_vtt, "WebVTT subtitles: one cue per printed line, speakers as voices"),
+    "eaf": Renderer(".eaf", render_eaf, "ELAN: turn and word tiers per speaker, pauses, marks, linked recording"),
+    "textgrid": Renderer(".TextGrid", render_textgrid, "Praat TextGrid: word tiers per speaker, pauses, marks"),
+    "csv": Renderer(".words.csv", render_words_csv, "one row per word with times, confidence and mark measurements"),
 }
 ALWAYS = ("json",)  # the document every other output is rendered from, and tools read
 
