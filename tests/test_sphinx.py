@@ -436,3 +436,23 @@ def test_long_recording_aligns_in_windows(espeak):
     assert index == len(result.words)
     assert max(errors) <= SPAN_TOLERANCE_S
     assert np.median(errors) <= 0.04
+
+
+def _turn_tokens(line: int, words: list[str], fit: float, start: float) -> list:
+    """Aligned tokens of one turn whose words fit the sound at ``fit`` nats/frame (1 s each)."""
+    turn = KnownTurn("P", " ".join(words), line)
+    frames = sphinx.FRAMES_PER_S
+    return [
+        sphinx._Token(word, "P", turn, word, start=start + k, end=start + k + 1, llr=fit * frames, frames=frames)
+        for k, word in enumerate(words)
+    ]
+
+
+def test_a_turn_that_fits_poorly_is_noted_and_only_a_clearly_wrong_one_refused():
+    good = _turn_tokens(1, ["so", "we", "went"], -0.8, 0.0)
+    poor = _turn_tokens(2, ["a", "very", "long", "letter"], -2.7, 5.0)  # between the two bounds
+    notes = sphinx._check_turns(good + poor, Path("t.txt"))
+    assert len(notes) == 1 and "line 2 ('a very long letter')" in notes[0] and "-2.7" in notes[0]
+    wrong = _turn_tokens(3, ["the", "juice", "of", "lemons"], -3.4, 10.0)
+    with pytest.raises(TranscriptFileError, match=r"t\.txt.*line 3 .*-3\.4 nats/frame"):
+        sphinx._check_turns(good + poor + wrong, Path("t.txt"))

@@ -126,6 +126,13 @@ EDGE_SLACK_S = 0.03  # s: a pause may start this far inside a word's edge (the a
 # scored -0.35/-0.46/-1.0 nats/frame (median; worst -1.0/-1.6/-2.1), a wrong sentence
 # -3.5/-3.8/-3.4 (best -2.3/-2.2/-2.0), the transcript of another recording about -4.
 MISMATCH_LLR_PER_FRAME = -2.5  # nats/frame: below this the words do not describe the audio
+# One turn is judged on little speech, so its fit scatters more: on the marks benchmark's clean
+# synthetic interview (62 judged turns of a correct transcript) the worst turn scored -2.6, and
+# refusing a correct transcript blocks the researcher entirely, while one poorly fitting turn
+# only gets poor word times (and low confidences, and a note). A turn alone is refused only
+# below this, still above the median of wrong sentences (-3.4 to -3.8); the windows and the
+# transcript as a whole keep the stricter bound above.
+MISMATCH_TURN_LLR_PER_FRAME = -3.0
 MIN_TURN_CHECK_S = 1.0  # s: turns with less aligned speech are only judged as part of the whole
 MIN_WINDOW_CHECK_S = 2.0  # s: the same for windows
 MIN_OVERALL_CHECK_S = 0.5  # s: and for the whole transcript (short words alone are too noisy)
@@ -497,10 +504,10 @@ def align(
         if not speakable:
             raise TranscriptFileError(path, "transcript has no words the English model can pronounce")
         _align_progressively(decoder, signal, speakable, path)
-    _check_turns(speakable, path)
+    poorly_fitting = _check_turns(speakable, path)
     _check_overall(speakable, path)
     _trim_pauses_from_edges(speakable, signal)
-    notes = _alignment_notes(tokens)
+    notes = _alignment_notes(tokens) + poorly_fitting
     _interpolate_missing(tokens, len(signal) / SAMPLE_RATE)
     words = [
         RecognizedWord(
@@ -785,21 +792,28 @@ def _check_window(words: list[_AlignedWord], path, text: list[_Token], start: in
         )
 
 
-def _check_turns(tokens: list[_Token], path) -> None:
-    """Raise for the first turn (with enough speech) whose words do not describe its audio."""
+def _check_turns(tokens: list[_Token], path) -> list[str]:
+    """Raise for the first turn (with enough speech) whose words clearly do not describe its
+    audio; return notes for turns that fit poorly but not that badly."""
     by_turn: dict[int, list[_Token]] = {}
     for token in tokens:
         by_turn.setdefault(id(token.turn), []).append(token)
+    notes = []
     for turn_tokens in by_turn.values():
         fit = _fit(sum(t.llr for t in turn_tokens), sum(t.frames for t in turn_tokens), MIN_TURN_CHECK_S)
-        if fit is not None and fit < MISMATCH_LLR_PER_FRAME:
-            turn = turn_tokens[0].turn
+        if fit is None or fit >= MISMATCH_LLR_PER_FRAME:
+            continue
+        turn = turn_tokens[0].turn
+        where = f"line {turn.line} ({_excerpt(turn_tokens, 0)}) was placed at {_clock(turn_tokens[0].start or 0.0)}"
+        if fit < MISMATCH_TURN_LLR_PER_FRAME:
             raise TranscriptFileError(
                 path,
-                f"transcript does not match the audio: line {turn.line} ({_excerpt(turn_tokens, 0)}) "
-                f"was placed at {_clock(turn_tokens[0].start or 0.0)} but fits the sound poorly "
-                f"{_poor_fit(fit)}",
+                f"transcript does not match the audio: {where} but fits the sound poorly "
+                f"({fit:.1f} nats/frame below a free phone recognition of the same audio; "
+                f"a matching turn stays above {MISMATCH_TURN_LLR_PER_FRAME})",
             )
+        notes.append(f"{where} but fits the sound poorly ({fit:.1f} nats/frame): check its word times")
+    return notes
 
 
 def _check_overall(tokens: list[_Token], path) -> None:
