@@ -28,3 +28,31 @@ def glide(f0_start_hz: float, f0_end_hz: float, seconds: float, amplitude: float
     tone = sum(np.sin(k * phase) / k for k in range(1, 6))
     envelope = 1.0 + 0.4 * np.sin(2 * np.pi * 4.0 * t)
     return (amplitude * 0.5 * tone * envelope).astype(np.float32)
+
+
+def two_microphones(
+    tracks: list[np.ndarray],
+    crosstalk_db: float = -15.0,
+    delay_s: float = 0.003,
+    gains_db: list[float] | None = None,
+    noise_dbfs: float = -55.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """One microphone per person: channel ``k`` holds ``tracks[k]`` plus every other track
+    ``crosstalk_db`` down and ``delay_s`` late (the other mouth is further away), times the
+    channel's gain, plus independent hiss. Returns (n_channels, n_samples) float32."""
+    n = max(len(t) for t in tracks)
+    padded = [np.pad(t, (0, n - len(t))).astype(np.float64) for t in tracks]
+    shift = int(round(delay_s * SR))
+    leak = 10 ** (crosstalk_db / 20)
+    rng = np.random.default_rng(seed)
+    channels = []
+    for k, own in enumerate(padded):
+        channel = own.copy()
+        for j, other in enumerate(padded):
+            if j != k:
+                channel[shift:] += leak * other[: n - shift]
+        channel *= 10 ** ((gains_db[k] if gains_db else 0.0) / 20)
+        channel += rng.standard_normal(n) * 10 ** (noise_dbfs / 20)
+        channels.append(channel)
+    return np.array(channels, dtype=np.float32)

@@ -56,10 +56,14 @@ def process(
         str,
         typer.Option(help="Comma-separated output formats (see 'undertone formats'), or 'all'. The .json is always written."),
     ] = "all",
+    force: Annotated[
+        bool, typer.Option("--force", help="Process even recordings whose outputs are up to date.")
+    ] = False,
 ) -> None:
     """Process recordings: writes OUT/<stem>.json, .frames.csv and every chosen format for each."""
     from undertone.config import load_settings, option_overrides
-    from undertone.outputs import write_outputs
+    from undertone.freshness import fingerprint, up_to_date
+    from undertone.outputs import output_paths, write_outputs
     from undertone.pipeline import process_file
     from undertone.render import parse_formats
 
@@ -86,6 +90,12 @@ def process(
         try:
             if path.stem in stems_written:  # outputs are named by stem: never overwrite a sibling's
                 raise OutputError(path, f"has the same name as {stems_written[path.stem]}; process it into another --out folder")
+            run_fingerprint = fingerprint(path, settings, [transcript]) if path.is_file() else None
+            targets = output_paths(path.stem, out, chosen_formats)
+            if run_fingerprint and not force and up_to_date(targets[-1], run_fingerprint, targets[:-1]):
+                stems_written[path.stem] = path
+                stderr.print(f"up to date: {path} -> {targets[-1]} (same recording, settings and inputs; --force redoes it)", markup=False)
+                continue
             with stderr.status(f"{path.name}: starting") as status:
                 result = process_file(
                     path,
@@ -93,6 +103,7 @@ def process(
                     transcript,
                     report=lambda stage, name=path.name: status.update(f"{name}: {stage}"),
                 )
+                result.transcript.pipeline.fingerprint = run_fingerprint
                 written = write_outputs(
                     result.transcript, out, settings.render, chosen_formats, frames=result.frames, audio=path
                 )

@@ -78,6 +78,11 @@ class Pipeline(_Record):
         default_factory=list,
         description="Caveats a reader must see, e.g. the offline profile's lower accuracy",
     )
+    fingerprint: str | None = Field(
+        default=None,
+        description="Hash of the recording, settings, version and input files that made this document "
+        "(a re-run with the same finds it and has nothing to do)",
+    )
 
 
 class Speaker(_Record):

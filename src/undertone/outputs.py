@@ -1,13 +1,19 @@
 """Write a transcript's outputs atomically: every file is whole, old or new, never half-written.
 
 All formats are rendered in memory first (a rendering error writes nothing), written to
-temporary files beside their targets, and only then renamed into place. Files are created
-owner-only (0600), and an output folder undertone creates is 0700: transcripts are confidential.
+temporary files beside their targets, and only then renamed into place, the JSON document last
+(so a JSON in place means its whole set is). Files are created owner-only (0600), and an output
+folder undertone creates is 0700: transcripts are confidential.
+
+A new version never silently replaces an earlier one: if outputs of the same recording are
+already there, that whole set is first moved to ``previous/<stem> <its creation time>/`` in the
+output folder, where it stays readable (citations name the version they came from).
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -17,14 +23,25 @@ from undertone.config import RenderSettings
 from undertone.errors import OutputError
 from undertone.frames import Frames, frames_csv
 from undertone.model import Transcript
-from undertone.render import RenderContext, default_formats, get_renderer
+from undertone.render import RENDERERS, RenderContext, default_formats, get_renderer
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+PREVIOUS_DIR = "previous"
+FRAMES_SUFFIX = ".frames.csv"
 
 
 def output_stem(transcript: Transcript) -> str:
     return Path(transcript.source.path).stem
+
+
+def output_paths(stem: str, out_dir: Path, formats: Iterable[str] | None = None, frames: bool = True) -> list[Path]:
+    """The files a run writes for a recording named ``stem``, the JSON document last."""
+    names = list(default_formats() if formats is None else formats)
+    paths = [out_dir / f"{stem}{get_renderer(name).suffix}" for name in names if name != "json"]
+    if frames:
+        paths.append(out_dir / f"{stem}{FRAMES_SUFFIX}")
+    return [*paths, out_dir / f"{stem}{get_renderer('json').suffix}"]
 
 
 def write_outputs(
@@ -42,27 +59,79 @@ def write_outputs(
     """
     stem = output_stem(transcript)
     context = RenderContext(out_dir=out_dir, audio=audio, frames=frames)
+    names = list(default_formats() if formats is None else formats)
     rendered: list[tuple[Path, str | bytes]] = []
-    for name in default_formats() if formats is None else formats:
+    for name in [n for n in names if n != "json"]:
         renderer = get_renderer(name)
         rendered.append((out_dir / f"{stem}{renderer.suffix}", renderer.render(transcript, settings, context)))
     if frames is not None:
-        rendered.append((out_dir / f"{stem}.frames.csv", frames_csv(frames)))
+        rendered.append((out_dir / f"{stem}{FRAMES_SUFFIX}", frames_csv(frames)))
+    if "json" in names:  # renamed into place last: a JSON present means its whole set is
+        renderer = get_renderer("json")
+        rendered.append((out_dir / f"{stem}{renderer.suffix}", renderer.render(transcript, settings, context)))
     try:
         out_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     except OSError as error:
         raise OutputError(out_dir, f"cannot create output folder ({_reason(error)})") from None
+    _remove_stale_temporaries([target for target, _ in rendered])
     temporaries: list[tuple[Path, Path]] = []
     try:
         for target, content in rendered:
             temporaries.append((_write_temporary(target, content), target))
+        keep_previous_version(stem, out_dir)
         for temporary, target in temporaries:
             os.replace(temporary, target)
     except OSError as error:
         for temporary, _ in temporaries:
             temporary.unlink(missing_ok=True)
         raise OutputError(out_dir, f"cannot write outputs ({_reason(error)})") from None
-    return [target for target, _ in rendered]
+    return sorted((target for target, _ in rendered), key=lambda path: path.suffix != ".json")  # JSON first
+
+
+def keep_previous_version(stem: str, out_dir: Path) -> Path | None:
+    """Move an existing output set of ``stem`` to ``previous/<stem> <created>/``; return that folder.
+
+    The set is every file named ``<stem>.<suffix>`` for a suffix undertone writes. Its name
+    carries the old document's creation time (or the file time if the JSON is unreadable).
+    """
+    suffixes = {renderer.suffix for renderer in RENDERERS.values()} | {FRAMES_SUFFIX}
+    existing = [out_dir / f"{stem}{suffix}" for suffix in sorted(suffixes)]
+    existing = [path for path in existing if path.is_file()]
+    if not existing:
+        return None
+    created = _created(out_dir / f"{stem}.json") or _file_time(existing[0])
+    folder = out_dir / PREVIOUS_DIR / f"{stem} {created}"
+    index = 1
+    while folder.exists():
+        index += 1
+        folder = out_dir / PREVIOUS_DIR / f"{stem} {created} ({index})"
+    folder.mkdir(parents=True, mode=DIR_MODE)
+    os.chmod(out_dir / PREVIOUS_DIR, DIR_MODE)
+    # The JSON first: a run killed in the middle leaves no JSON that claims a stale set.
+    for path in sorted(existing, key=lambda p: p.suffix != ".json"):
+        os.replace(path, folder / path.name)
+    return folder
+
+
+def _created(document: Path) -> str | None:
+    try:
+        created = json.loads(document.read_text(encoding="utf-8"))["pipeline"]["created"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(created).replace(":", "-") if created else None
+
+
+def _file_time(path: Path) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds").replace(":", "-")
+
+
+def _remove_stale_temporaries(targets: list[Path]) -> None:
+    """Delete temporary files a killed earlier run left beside these targets (ours by name)."""
+    for target in targets:
+        for leftover in target.parent.glob(f".{target.name}.*.part"):
+            leftover.unlink(missing_ok=True)
 
 
 def write_file(target: Path, content: str | bytes) -> Path:

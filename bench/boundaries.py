@@ -1,0 +1,346 @@
+"""Word boundary accuracy: the word start/end times undertone writes, against ground truth.
+
+Run from the repository root::
+
+    uv run python bench/boundaries.py            # sample + full marks corpus (if cached) + pyannote sample
+    uv run python bench/boundaries.py --quick    # sample + ~1 minute marks corpus + pyannote sample
+    uv run python bench/boundaries.py --json out.json
+
+Targets (issue 3): median |error| <= 30 ms and 90th percentile <= 80 ms over every word start and
+end, on synthetic speech whose word times are known.
+
+What is measured
+----------------
+``words[].start`` and ``words[].end`` of the output JSON of ``process_file`` with the offline
+profile, in two modes: *alignment* (the known transcript, force-aligned by pocketsphinx) and
+*recognition* (pocketsphinx recognition; only the words it gets right are compared, matched to
+the reference by jiwer's word alignment). Every word contributes its start and its end.
+Error = undertone's time minus the true time (positive: too late).
+
+Each run also records the earlier stages (see ``bench/asr_sources.py``), measured in the same
+run, as baselines: what refinement adds is the difference between the rows.
+
+* ``aligner, decoded``: pocketsphinx's forced alignment as decoded (10 ms frames);
+* ``aligner, pause-trimmed``: after the aligner moves edges out of clear pauses (what the
+  transcription stage returns); for recognition, ``recogniser``: its word times;
+* ``output``: after the pipeline snaps word edges onto the silences it measures.
+
+Ground truth
+------------
+* Synthetic speech (``sample_audio/interview.wav``; ``bench/marks_corpus.py``, clean and noisy):
+  word edges at the edges of a synthesised piece are exact to the sample (first/last audible
+  sample); edges inside a piece come from libespeak-ng's word and pause events, and at a pause
+  inside a piece from the audible edges around it (see ``bench/asr_sources.py``). The breakdown
+  table separates them, and edges at a silence from edges between touching words.
+* The pyannote.audio sample (a real phone call): its STM gives *utterance* start and end times,
+  placed by hand, and no word times. Those rows compare the first word's start and the last
+  word's end of each utterance with the STM times: they say whether undertone puts the edges
+  of talk where a human annotator did, at a human's precision (tens of ms at best, with their
+  own conventions about breaths and trailing sounds), not millisecond accuracy.
+* Not used, with the reason printed: ``/work/shared/data``'s AMI excerpts (speaker turns, no
+  words or text to align) and FDA sentences (laryngograph F0, no word or utterance times).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "bench") not in sys.path:
+    sys.path.insert(0, str(REPO / "bench"))
+
+import asr_sources  # noqa: E402
+from asr_sources import RefUtterance, RefWord, Run, Source  # noqa: E402
+
+TARGET_MEDIAN_MS = 30.0
+TARGET_P90_MS = 80.0
+SILENCE_S = 0.02  # a true edge with at least this much silence beside it is "at a silence"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+STAGE_LABELS = {
+    "alignment": {"decoder": "aligner, decoded", "engine": "aligner, pause-trimmed", "output": "output"},
+    "recognition": {"engine": "recogniser", "output": "output"},
+}
+
+Times = list[tuple[float, float] | None]
+
+
+# --------------------------------------------------------------------------- scoring
+
+@dataclass(frozen=True)
+class EdgeError:
+    """One word edge: which side, what the truth there is, and the signed error (s)."""
+
+    side: str  # "start" | "end"
+    exact: bool  # the true time is a piece edge (exact to the sample), not an espeak event
+    at_silence: bool  # silence of at least SILENCE_S beside the true edge
+    error: float
+
+
+def summarise(errors_s: list[float]) -> dict[str, Any]:
+    """n, median and 90th percentile of |error|, and mean signed error (bias), in ms."""
+    if not errors_s:
+        return {"n": 0, "median_abs_ms": None, "p90_abs_ms": None, "mean_signed_ms": None}
+    e = np.asarray(errors_s, dtype=float) * 1000.0
+    return {"n": int(len(e)), "median_abs_ms": float(np.median(np.abs(e))),
+            "p90_abs_ms": float(np.percentile(np.abs(e), 90)), "mean_signed_ms": float(np.mean(e))}
+
+
+def verdict(summary: dict[str, Any]) -> str:
+    """"meets" when both targets hold, otherwise which one is missed."""
+    if not summary["n"]:
+        return "-"
+    missed = [name for name, value, target in (("median", summary["median_abs_ms"], TARGET_MEDIAN_MS),
+                                               ("p90", summary["p90_abs_ms"], TARGET_P90_MS)) if value > target]
+    return "meets" if not missed else "MISSES " + " and ".join(missed)
+
+
+def silence_beside(words: list[RefWord]) -> list[tuple[bool, bool]]:
+    """For each reference word: is there >= SILENCE_S of silence before its start / after its end?
+
+    Silence means no other word's true extent (any speaker) within that distance. Edges espeak
+    does not report lie inside a piece, so they are taken to touch the neighbouring word.
+    """
+    spans = []
+    for i, w in enumerate(words):
+        start = w.start if w.start is not None else (words[i - 1].end if i > 0 else None)
+        end = w.end if w.end is not None else (words[i + 1].start if i + 1 < len(words) else None)
+        spans.append((start, end))
+    known = sorted((s, e, i) for i, (s, e) in enumerate(spans) if s is not None and e is not None)
+    starts = np.array([s for s, _, _ in known])
+    ends = np.array([e for _, e, _ in known])
+    index = np.array([i for _, _, i in known])
+    out = []
+    for i, w in enumerate(words):
+        others = index != i
+        before = w.start is not None and not np.any(others & (starts < w.start) & (ends > w.start - SILENCE_S))
+        after = w.end is not None and not np.any(others & (ends > w.end) & (starts < w.end + SILENCE_S))
+        out.append((bool(before), bool(after)))
+    return out
+
+
+def edge_errors(reference: list[RefWord], predicted: Times, pairs: list[tuple[int, int]] | None = None
+                ) -> list[EdgeError]:
+    """Errors of every known true edge. ``predicted`` is indexed like ``reference`` unless
+    ``pairs`` gives (reference index, predicted index) matches."""
+    pairs = pairs if pairs is not None else [(i, i) for i in range(len(reference))]
+    context = silence_beside(reference)
+    out = []
+    for i, j in pairs:
+        word, times = reference[i], predicted[j]
+        if times is None:
+            continue
+        if word.start is not None:
+            out.append(EdgeError("start", word.start_exact, context[i][0], times[0] - word.start))
+        if word.end is not None:
+            out.append(EdgeError("end", word.end_exact, context[i][1], times[1] - word.end))
+    return out
+
+
+def match_words(reference: list[str], hypothesis: list[str]) -> list[tuple[int, int]]:
+    """(reference index, hypothesis index) of words jiwer's alignment finds equal (normalised)."""
+    import jiwer
+
+    ref = [asr_sources.normalise_word(w) or "_" for w in reference]
+    hyp = [asr_sources.normalise_word(w) or "_" for w in hypothesis]
+    if not ref or not hyp:
+        return []
+    pairs = []
+    for chunk in jiwer.process_words(" ".join(ref), " ".join(hyp)).alignments[0]:
+        if chunk.type == "equal":
+            pairs.extend(zip(range(chunk.ref_start_idx, chunk.ref_end_idx),
+                             range(chunk.hyp_start_idx, chunk.hyp_end_idx)))
+    return pairs
+
+
+def utterance_errors(utterances: list[RefUtterance], predicted: Times) -> dict[str, list[float]]:
+    """First-word start minus utterance start, and last-word end minus utterance end (s)."""
+    out: dict[str, list[float]] = {"start": [], "end": []}
+    for u in utterances:
+        first, last = predicted[u.first_word], predicted[u.last_word]
+        if first is not None:
+            out["start"].append(first[0] - u.start)
+        if last is not None:
+            out["end"].append(last[1] - u.end)
+    return out
+
+
+def group_summaries(errors: list[EdgeError]) -> dict[str, dict[str, Any]]:
+    """Summaries by the kind of true edge (the breakdown table)."""
+    groups: dict[str, list[float]] = {}
+    for e in errors:
+        where = "at a silence" if e.at_silence else "touching words"
+        truth = "piece edge" if e.exact else "espeak event"
+        groups.setdefault(f"{e.side}s {where}, {truth}", []).append(e.error)
+    return {name: summarise(values) for name, values in sorted(groups.items())}
+
+
+# --------------------------------------------------------------------------- runs
+
+def score_alignment(source: Source, run: Run) -> dict[str, Any]:
+    times = asr_sources.alignment_stage_times(run, len(source.words))
+    result: dict[str, Any] = {"seconds": round(run.seconds, 1), "refusal": run.refusal, "stages": {}}
+    for stage, predicted in times.items():
+        if source.utterances:
+            utt = utterance_errors(source.utterances, predicted)
+            result["stages"][stage] = {"utterance_starts": summarise(utt["start"]),
+                                       "utterance_ends": summarise(utt["end"]),
+                                       "all": summarise(utt["start"] + utt["end"])}
+        else:
+            errors = edge_errors(source.words, predicted)
+            result["stages"][stage] = {"all": summarise([e.error for e in errors]),
+                                       "groups": group_summaries(errors)}
+    return result
+
+
+def score_recognition(source: Source, run: Run) -> dict[str, Any]:
+    result: dict[str, Any] = {"seconds": round(run.seconds, 1), "stages": {}}
+    reference = [w.text for w in source.words]
+    for stage in ("engine", "output"):
+        words = sorted(run.stages[stage], key=lambda w: (w[1], w[2]))
+        pairs = match_words(reference, [w[0] for w in words])
+        errors = edge_errors(source.words, [(s, e) for _, s, e in words], pairs)
+        result["stages"][stage] = {"all": summarise([e.error for e in errors]), "groups": group_summaries(errors),
+                                   "matched_words": len(pairs), "reference_words": len(reference),
+                                   "hypothesis_words": len(words)}
+    return result
+
+
+def load_sources(quick: bool, build_full: bool, log=print) -> list[Source]:
+    sources: list[Source] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        sources.append(asr_sources.sample_interview(Path(tmp)))
+    sources.extend(asr_sources.marks_corpus_sources(quick, build_full, log=log))
+    try:
+        sources.append(asr_sources.stm_source(asr_sources.pyannote_sample_dir()))
+    except FileNotFoundError as error:
+        log(f"pyannote.audio sample skipped: {error}")
+    log(shared_data_status())
+    return sources
+
+
+def shared_data_status() -> str:
+    if not SHARED_DATA.is_dir():
+        return f"{SHARED_DATA} skipped: not present on this machine"
+    found = sorted(p.relative_to(SHARED_DATA).as_posix() for p in SHARED_DATA.rglob("*")
+                   if p.suffix.lower() in {".stm", ".textgrid", ".ctm"})
+    if found:
+        return f"{SHARED_DATA}: word/utterance references found but not read by this benchmark: {found}"
+    return (f"{SHARED_DATA} skipped: no word or utterance times there (AMI: speaker turns without "
+            "text; FDA: laryngograph F0 without word times)")
+
+
+# --------------------------------------------------------------------------- report
+
+def _fmt(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.0f}" if signed else f"{value:.0f}"
+
+
+def print_main_table(results: dict[str, dict[str, Any]]) -> None:
+    head = (f"{'condition':24s} {'mode':11s} {'stage':24s} {'n':>5s} {'median':>7s} {'p90':>6s} "
+            f"{'bias':>6s}  verdict (median <= {TARGET_MEDIAN_MS:.0f} ms, p90 <= {TARGET_P90_MS:.0f} ms)")
+    print(head)
+    print("-" * len(head))
+    for name, modes in results.items():
+        for mode, scored in modes.items():
+            if "utterance" in mode:
+                continue
+            for stage, figures in scored["stages"].items():
+                s = figures["all"]
+                label = STAGE_LABELS[mode][stage]
+                if mode == "recognition":
+                    label += f" ({figures['matched_words']}/{figures['reference_words']} words)"
+                judged = verdict(s) if stage == "output" else ""
+                print(f"{name:24s} {mode:11s} {label:24s} {s['n']:5d} {_fmt(s['median_abs_ms']):>7s} "
+                      f"{_fmt(s['p90_abs_ms']):>6s} {_fmt(s['mean_signed_ms'], True):>6s}  {judged}")
+
+
+def print_breakdown(results: dict[str, dict[str, Any]]) -> None:
+    print("\nBreakdown by true edge, alignment mode: output (and the decoded aligner times), ms")
+    head = f"{'condition':24s} {'true edge':44s} {'n':>5s} {'median':>7s} {'p90':>6s} {'bias':>6s}   decoded: median/p90/bias"
+    print(head)
+    print("-" * len(head))
+    for name, modes in results.items():
+        scored = modes.get("alignment")
+        if not scored or "groups" not in scored["stages"]["output"]:
+            continue
+        baseline = scored["stages"].get("decoder", {}).get("groups", {})
+        for group, s in scored["stages"]["output"]["groups"].items():
+            b = baseline.get(group)
+            base = "" if b is None else (f"{_fmt(b['median_abs_ms'])}/{_fmt(b['p90_abs_ms'])}/"
+                                         f"{_fmt(b['mean_signed_ms'], True)}")
+            print(f"{name:24s} {group:44s} {s['n']:5d} {_fmt(s['median_abs_ms']):>7s} {_fmt(s['p90_abs_ms']):>6s} "
+                  f"{_fmt(s['mean_signed_ms'], True):>6s}   {base}")
+
+
+def print_utterance_table(results: dict[str, dict[str, Any]]) -> None:
+    rows = [(name, modes["alignment"]) for name, modes in results.items()
+            if "alignment" in modes and "utterance_starts" in modes["alignment"]["stages"]["output"]]
+    if not rows:
+        return
+    print("\nUtterance edges against hand-placed STM times (first word start, last word end), alignment mode, ms")
+    head = f"{'condition':24s} {'stage':24s} {'edges':14s} {'n':>5s} {'median':>7s} {'p90':>6s} {'bias':>6s}"
+    print(head)
+    print("-" * len(head))
+    for name, scored in rows:
+        for stage, figures in scored["stages"].items():
+            for key, label in (("utterance_starts", "starts"), ("utterance_ends", "ends"), ("all", "all")):
+                s = figures[key]
+                print(f"{name:24s} {STAGE_LABELS['alignment'][stage]:24s} {label:14s} {s['n']:5d} "
+                      f"{_fmt(s['median_abs_ms']):>7s} {_fmt(s['p90_abs_ms']):>6s} {_fmt(s['mean_signed_ms'], True):>6s}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the ~1 minute marks corpus instead of the ~9 minute one")
+    parser.add_argument("--build-full", action="store_true", help="build the full marks corpus if it is not cached")
+    parser.add_argument("--no-recognition", action="store_true", help="alignment mode only")
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    sources = load_sources(args.quick, args.build_full)
+    results: dict[str, dict[str, Any]] = {}
+    notes: dict[str, list[str]] = {}
+    for source in sources:
+        notes[source.name] = source.notes
+        results[source.name] = {}
+        run = asr_sources.run(source, "alignment")
+        results[source.name]["alignment"] = score_alignment(source, run)
+        print(f"{source.name}: alignment took {run.seconds:.1f} s" + (f"; aligner refusal: {run.refusal}" if run.refusal else ""),
+              flush=True)
+        if not args.no_recognition and not source.utterances:
+            run = asr_sources.run(source, "recognition")
+            results[source.name]["recognition"] = score_recognition(source, run)
+            print(f"{source.name}: recognition took {run.seconds:.1f} s", flush=True)
+    print()
+    for name, lines in notes.items():
+        for line in lines:
+            print(f"[{name}] {line}")
+    print()
+    print_main_table(results)
+    print_breakdown(results)
+    print_utterance_table(results)
+    total = time.perf_counter() - started
+    print(f"\nbenchmark took {total:.0f} s")
+    if args.json:
+        payload = {"targets_ms": {"median_abs": TARGET_MEDIAN_MS, "p90_abs": TARGET_P90_MS},
+                   "results": results, "notes": notes, "seconds": round(total, 1)}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
