@@ -12,7 +12,7 @@ Notation levels (``render.notation``):
 
 - ``plain``: words, speakers and timed pauses and gaps (no micropauses, no other marks);
 - ``standard`` (default): every mark whose accuracy on the benchmark is good enough to read
-  without checking (see README, "Accuracy"): pauses, micropauses, gaps, latching, overlaps,
+  without checking (see README, "Accuracy of the marks"): pauses, micropauses, gaps, latching, overlaps,
   cut-offs, louder/quieter, faster/slower, pitch steps, final intonation and elongation;
 - ``jefferson``: everything, adding emphasis.
 """
