@@ -65,7 +65,7 @@ def test_nesting_order_is_fixed_when_marks_share_a_word():
 
 def test_elongation_colons_grow_with_the_extra_time():
     # a word lasting 0.3 s at 2x its usual duration has 0.15 s extra: one colon
-    transcript, _ = _with_marks([("elongation", 0, 0, 2.0)], turns=[("S1", ["so", "well"])])
+    transcript, _ = _with_marks([("elongation", 0, 0, 2.0)], level="jefferson", turns=[("S1", ["so", "well"])])
     assert _words(transcript) == "so: well"
     assert [colons(s) for s in (0.05, 0.15, 0.3, 0.45, 2.0)] == [1, 1, 2, 3, 3]
     assert [elongate(w, 2) for w in ("so", "well", "sure", "and", "mm", "wa-")] == [

@@ -113,8 +113,11 @@ def _transcript() -> Transcript:
         Annotation(kind="elongation", start=words[4].start, end=words[4].end, first_word=4, last_word=4,
                    value=2.0, unit="x usual duration"),
     ]
-    transcript.lines = layout_lines(transcript, RenderSettings())
+    transcript.lines = layout_lines(transcript, JEFFERSON)
     return transcript
+
+
+JEFFERSON = RenderSettings(notation="jefferson")  # every mark shown, elongation included
 
 
 def _frames(transcript: Transcript, f0_hz: float = 200.0) -> Frames:
@@ -156,7 +159,7 @@ def test_lines_numbers_and_text_are_exactly_those_of_the_document(tmp_path: Path
 
 
 def test_marks_carry_their_measurements(tmp_path: Path):
-    page = _Page(_render(_transcript(), tmp_path))
+    page = _Page(_render(_transcript(), tmp_path, JEFFERSON))
     assert "louder: +7.2 dB re speaker" in page.titles
     assert "rising: +3.1 st end re before" in page.titles
     assert "stretched: 2 x usual duration" in page.titles
@@ -421,7 +424,7 @@ def test_review_page_in_a_browser(sample_page: tuple[Path, Transcript], browser,
     ActionChains(driver).send_keys(Keys.ARROW_RIGHT).perform()
     assert script("return document.getElementById('player').currentTime") == pytest.approx(before + 5, abs=0.3)
 
-    # Search marks the matching lines; "lunch" is found through its elongation "lu::nch".
+    # Search marks the matching lines ("lunch" would be found through "lu::nch" too).
     search = driver.find_element(By.ID, "search")
     search.send_keys("lunch")
     assert script("return document.querySelectorAll('.line.match').length") == 1
