@@ -44,9 +44,12 @@ the run, nothing in ``src/`` is changed) the word times of each stage:
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
+import math
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -62,8 +65,8 @@ for _path in (REPO / "src", REPO / "bench", REPO / "sample_audio"):
         sys.path.insert(0, str(_path))
 
 SAMPLE_DIR = REPO / "sample_audio"
-ESPEAK_SSML = 0x10  # espeak_Synth flag: the text carries SSML tags
 ESPEAK_EVENT_WORD, ESPEAK_EVENT_PHONEME = 1, 7
+RESAMPLER_EDGE = 32  # samples at the end of a resampled synthesis that depend on where it stops
 MIN_SILENCE_S = 0.01  # a run of inaudible samples this long inside a piece is silence, not a zero crossing
 # Whatever the guard in the aligner says, the benchmarks' transcripts are right by construction.
 GUARD_NAME = "MISMATCH_LLR_PER_FRAME"
@@ -123,32 +126,30 @@ class Run:
 # --------------------------------------------------------------------------- espeak word times
 
 def espeak_events(text: str, voice: str, pitch: int, speed: int, amplitude: int, ssml: bool
-                  ) -> list[tuple[int, int, int, bytes]]:
-    """libespeak-ng's (type, audio ms, 1-based character position, phoneme id) events for ``text``."""
-    import marks_corpus
-
-    timing = marks_corpus.EspeakTiming.shared()
-    lib = timing.lib
-    timing._events, timing._samples = [], 0  # its synthesis callback appends here
-    lib.espeak_SetVoiceByName(voice.encode())
-    lib.espeak_SetParameter(1, int(speed), 0)  # espeakRATE
-    lib.espeak_SetParameter(2, int(amplitude), 0)  # espeakVOLUME
-    lib.espeak_SetParameter(3, int(pitch), 0)  # espeakPITCH
-    data = text.encode() + b"\0"
-    lib.espeak_Synth(data, len(data), 0, 1, 0, ESPEAK_SSML if ssml else 0, None, None)
-    return list(timing._events)
+                  ) -> tuple[list[tuple[int, int, int, bytes]], np.ndarray, int]:
+    """libespeak-ng's (type, audio ms, 1-based character position, phoneme id) events for ``text``
+    read on a fresh engine (``bench/espeak_events.py`` in a child process), its audio, and its rate."""
+    request = json.dumps({"text": text, "voice": voice, "pitch": int(pitch), "speed": int(speed),
+                          "amplitude": int(amplitude), "ssml": ssml})
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "espeak_events.py")], input=request,
+                          capture_output=True, text=True, check=True)
+    reply = json.loads(done.stdout)
+    events = [(kind, ms, char, ident.encode("latin-1")) for kind, ms, char, ident in reply["events"]]
+    samples = np.frombuffer(base64.b64decode(reply["samples"]), dtype="<i2").astype(np.float64) / 32768.0
+    return events, samples, int(reply["rate"])
 
 
 def word_offsets(text: str) -> list[tuple[int, str]]:
-    """(1-based character position, word) of each word of espeak text; SSML tags are not words."""
-    import marks_corpus
+    """(1-based character position, word) of each word of espeak text; SSML tags are not words.
 
+    Words are split as ``marks_corpus.tokens`` splits them (punctuation around a word dropped).
+    """
     blanked = re.sub(r"<[^>]*>", lambda m: " " * len(m.group()), text)
     out = []
     for match in re.finditer(r"\S+", blanked):
-        words = marks_corpus.tokens(match.group())
-        if words:
-            out.append((match.start() + 1, words[0]))
+        word = match.group().strip('.,?!;:"')
+        if any(char.isalnum() for char in word):
+            out.append((match.start() + 1, word))
     return out
 
 
@@ -181,15 +182,18 @@ def piece_word_times(events: list[tuple[int, int, int, bytes]], offsets: list[tu
     bounds[-1][1] = last + 1
     for k in range(n - 1):
         this, following = starts[k], starts[k + 1]
-        if this is None or following is None:
-            bounds[k][1] = None
+        bounds[k][1] = following if this is not None else None
+        if following is None:
             continue
-        bounds[k][1] = following
-        pause = next((round(ms * rate / 1000) for ms in pauses if this * 1000 < ms * rate < following * 1000), None)
+        after = this if this is not None else max((x for x in starts[:k] if x is not None), default=first)
+        pause = next((round(ms * rate / 1000) for ms in pauses if after * 1000 < ms * rate < following * 1000), None)
         if pause is None:
             continue
+        if this is None:  # the pause may come before or after the unreported word
+            bounds[k + 1][0] = None
+            continue
         bounds[k][1] = pause
-        silence = next(((a, b) for a, b in runs if b > pause and this < a < following), None)
+        silence = next(((a, b) for a, b in runs if b > pause and after < a < following), None)
         if silence is None:
             silence = next(((a, b) for a, b in runs if a <= pause < b), None)
         if silence is not None:
@@ -230,23 +234,32 @@ def truth_from_pieces(pieces: list[Piece], words: list[RefWord], rate: int, tmp:
     """Fill in the reference words' times from the pieces; returns counts of what was checked."""
     import generate as gen
 
-    checks = {"pieces": 0, "length_mismatch": 0, "token_mismatch": 0, "edges_unreported": 0}
+    from scipy.signal import resample_poly
+
+    checks = {"pieces": 0, "length_mismatch": 0, "library_differs": 0, "token_mismatch": 0, "edges_unreported": 0}
     for piece in pieces:
         checks["pieces"] += 1
         ssml = "<prosody" in piece.espeak_text
         audio = gen.synthesise(piece.espeak_text, piece.voice, piece.pitch, piece.speed, piece.amplitude,
                                tmp, ssml=ssml)
         _, length = lead_and_length(audio, gen.TRIM_THRESHOLD)
-        if length != piece.n_samples:
-            checks["length_mismatch"] += 1  # then only the piece edges are used
         offsets = word_offsets(piece.espeak_text)
         mine = words[piece.first_word: piece.first_word + len(offsets)]
         if [normalise_word(w) for _, w in offsets] != [normalise_word(w.text) for w in mine]:
             checks["token_mismatch"] += 1
             continue
-        if length == piece.n_samples:
-            events = espeak_events(piece.espeak_text, piece.voice, piece.pitch, piece.speed,
-                                   piece.amplitude, ssml)
+        events, library, library_rate = espeak_events(piece.espeak_text, piece.voice, piece.pitch, piece.speed,
+                                                      piece.amplitude, ssml)
+        g = math.gcd(rate, library_rate)
+        library = resample_poly(library, rate // g, library_rate // g)
+        # The events describe the library's audio: use them only where it is the command's audio.
+        # (The library's output may stop before the command's: an echo tail is flushed only by
+        # the command; the last few samples also differ by the resampler's edge.)
+        n = min(len(library), len(audio)) - RESAMPLER_EDGE
+        same = n > 0 and np.allclose(library[:n], audio[:n], atol=1e-6)
+        checks["length_mismatch"] += length != piece.n_samples
+        checks["library_differs"] += not same
+        if length == piece.n_samples and same:
             inner = piece_word_times(events, offsets, audio, gen.TRIM_THRESHOLD, rate)
         else:
             inner = [(0.0 if k == 0 else None, piece.n_samples / rate if k == len(offsets) - 1 else None)
@@ -339,8 +352,9 @@ def marks_corpus_sources(quick: bool, build_full: bool = False, log=print) -> li
 
 def _checks_note(checks: dict[str, int]) -> str:
     return (f"{checks['pieces']} pieces re-synthesised: {checks['length_mismatch']} differ in length "
-            f"(inner edges not used), {checks['token_mismatch']} with other words, "
-            f"{checks['edges_unreported']} inner word edges espeak does not report")
+            f"and {checks['library_differs']} from libespeak-ng's audio (inner edges not used), "
+            f"{checks['token_mismatch']} with other words, "
+            f"{checks['edges_unreported']} inner word edges without a time (espeak reports some word pairs as one)")
 
 
 def pyannote_sample_dir() -> Path:
@@ -455,7 +469,9 @@ def alignment_stage_times(run_: Run, n_words: int) -> dict[str, list[tuple[float
     """For alignment runs: each transcript word's (start, end) at every stage, in transcript order.
 
     The aligner returns exactly one word per transcript token, in order; the output JSON lists
-    them sorted by time, and the decoder stage holds only the tokens it could pronounce.
+    them sorted by time. The decoder stage holds only the tokens it could pronounce, and gives no
+    time to those it could not place; both get their final (interpolated) time there too, so
+    every stage is scored on the same words.
     """
     engine = run_.stages["engine"]
     if len(engine) != n_words:
@@ -463,12 +479,13 @@ def alignment_stage_times(run_: Run, n_words: int) -> dict[str, list[tuple[float
     out: dict[str, list[tuple[float, float] | None]] = {}
     if "decoder" in run_.stages:
         decoder, times, j = run_.stages["decoder"], [], 0
-        for text, _, _ in engine:
+        for text, start, end in engine:
             if j < len(decoder) and decoder[j][0] == text:
-                times.append((decoder[j][1], decoder[j][2]) if decoder[j][1] is not None else None)
+                placed = decoder[j][1] is not None and decoder[j][2] is not None
+                times.append((decoder[j][1], decoder[j][2]) if placed else (start, end))
                 j += 1
             else:
-                times.append(None)
+                times.append((start, end))
         out["decoder"] = times
     out["engine"] = [(s, e) for _, s, e in engine]
     output: list[tuple[float, float] | None] = [None] * n_words

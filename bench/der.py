@@ -25,6 +25,15 @@ Data:
   alternate with gaps drawn uniformly from 0.2-1.5 s, sentences within a turn are 0.25-0.45 s
   apart, and the reference is the placement of each trimmed sentence. Low white noise
   (-55 dBFS) is added so the silence is not digital zero.
+- the same two-person scripts recorded *with one microphone per person* (stereo rows, one per
+  script and voice pair), with a question started 0.5 s before the previous answer ends and a
+  backchannel ("mm hm") under one answer. "2 mics": each voice leaks into the other
+  microphone 15 dB down and 3 ms late, the second microphone 6 dB quieter. "2 mics in a room":
+  the leak is the other voice's direct sound 15 dB down plus the room's reverberation (T60
+  0.5 s, reverberant sound 10 dB below the direct sound at each wearer's own microphone, equally
+  loud at both microphones). "by channel" rows use ``undertone.diarize.channels`` (the layout is
+  detected first; the verdict says if it was not found to be split); "mono mix" rows give the
+  embedded diariser the mix of the same recording, which is what ``--channels mixed`` does.
 
 The number of speakers is passed where the reference count is known (pyannote sample,
 synthetic), and the estimated-count variant is always reported too. AMI rows use the
@@ -53,13 +62,14 @@ from scipy.signal import resample_poly
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from undertone.diarize import embedded  # noqa: E402
+from undertone.diarize import channels, embedded  # noqa: E402
 
 SR = 16_000  # Hz
 COLLAR_S = 0.25  # s, total (pyannote convention): +-0.125 s around reference boundaries
 AMI_DIR = Path("/work/shared/data/ami-debug-train")
 TARGET_SAMPLE_DER = 0.25
 TARGET_SYNTHETIC_DER = 0.15
+TARGET_STEREO_DER = 0.05  # one microphone per person: channel activity is nearly perfect
 
 # espeak-ng interviews ----------------------------------------------------------------------
 
@@ -142,6 +152,80 @@ def espeak_interview(turns: list[list[str]], voices: tuple[str, ...], seed: int,
     return signal, reference
 
 
+STEREO_CROSSTALK_DB = -15.0  # dB: the other voice's direct sound at a wearer's microphone
+STEREO_DELAY_S = 0.003  # s: it arrives about a metre later
+STEREO_SECOND_GAIN_DB = -6.0  # dB: the second recorder input is set lower
+ROOM_T60_S = 0.5  # s: reverberation time of a furnished office
+ROOM_REVERB_DB = -10.0  # dB re the direct sound at the wearer's own microphone
+OVERLAP_S = 0.5  # s: the fifth turn starts this long before the fourth ends
+BACKCHANNEL_AT_S = 1.0  # s into the fourth turn: the interviewer's "mm hm"
+
+
+def espeak_two_mic_interview(
+    turns: list[list[str]], voices: tuple[str, str], seed: int, uri: str, room: bool = False
+) -> tuple[np.ndarray, Annotation]:
+    """Like :func:`espeak_interview` for two voices, one microphone each: (2, n) samples.
+
+    Adds an overlap at a change of turn and a backchannel under an answer; see the docstring.
+    """
+    rng = np.random.default_rng(seed)
+    placed: list[tuple[int, float, np.ndarray]] = []
+    reference = Annotation(uri=uri)
+    t = previous_end = 0.6
+    for i, turn in enumerate(turns):
+        who = i % 2
+        if i == 4:
+            t = previous_end - OVERLAP_S
+        turn_start = t
+        for j, sentence in enumerate(turn):
+            if j:
+                t += rng.uniform(*SENTENCE_GAP_S)
+            audio = espeak(sentence, voices[who])
+            placed.append((who, t, audio))
+            reference[Segment(t, t + len(audio) / SR), len(placed)] = f"voice{who}"
+            t += len(audio) / SR
+        if i == 3:
+            audio = espeak("mm hm", voices[0])
+            start = turn_start + BACKCHANNEL_AT_S
+            placed.append((0, start, audio))
+            reference[Segment(start, start + len(audio) / SR), len(placed)] = "voice0"
+        previous_end = t
+        t += rng.uniform(*TURN_GAP_S)
+    n = int((t + 0.4) * SR)
+    tracks = [np.zeros(n, np.float64) for _ in voices]
+    for who, start, audio in placed:
+        i = int(round(start * SR))
+        tracks[who][i : i + len(audio)] += audio
+    peak = max(np.abs(track).max() for track in tracks)
+    tracks = [0.5 * track / peak for track in tracks]
+    shift = int(round(STEREO_DELAY_S * SR))
+    leak = 10 ** (STEREO_CROSSTALK_DB / 20)
+    reverb = 10 ** (ROOM_REVERB_DB / 20)
+    mics = []
+    for k, own in enumerate(tracks):
+        other = tracks[1 - k]
+        mic = own.copy()
+        mic[shift:] += leak * other[: n - shift]
+        if room:  # the reverberant field is about equally loud everywhere in the room
+            mic += reverb * (_reverberate(own, rng) + _reverberate(other, rng))
+        mic *= 10 ** ((STEREO_SECOND_GAIN_DB if k else 0.0) / 20)
+        mic += rng.standard_normal(n) * 10 ** (NOISE_DBFS / 20)
+        mics.append(mic)
+    return np.array(mics, dtype=np.float32), reference
+
+
+def _reverberate(signal: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The reverberant part of a room's response: exponentially decaying noise (-60 dB at
+    ``ROOM_T60_S``), starting 5 ms after the direct sound, unit energy."""
+    from scipy.signal import fftconvolve
+
+    length = int(ROOM_T60_S * SR)
+    response = rng.standard_normal(length) * 10 ** (-3 * np.arange(length) / length)
+    response[: int(0.005 * SR)] = 0.0
+    response /= np.sqrt(np.sum(response**2))
+    return fftconvolve(signal, response)[: len(signal)]
+
+
 # cases and scoring -------------------------------------------------------------------------
 
 
@@ -149,10 +233,19 @@ def espeak_interview(turns: list[list[str]], voices: tuple[str, ...], seed: int,
 class Case:
     name: str
     group: str
-    samples: np.ndarray
+    samples: np.ndarray  # mono, or (channels, samples) for "by channel" rows
     reference: Annotation
     uem: Timeline
     known_count: int | None  # passed as num_speakers for the "given" column
+    by_channel: bool = False  # diarised by undertone.diarize.channels (count not given)
+
+    @property
+    def mix(self) -> np.ndarray:
+        return self.samples.mean(axis=0) if self.samples.ndim == 2 else self.samples
+
+    @property
+    def duration(self) -> float:
+        return self.samples.shape[-1] / SR
 
 
 @dataclass
@@ -208,6 +301,13 @@ def load_cases() -> list[Case]:
         cases.append(Case("3 voices: " + " / ".join(TRIO_VOICES), "synthetic-3", x, ref, Timeline([Segment(0, len(x) / SR)]), 3))
         x, ref = espeak_interview(SCRIPTS[2], MONO_VOICE, seed=30, uri="mono")
         cases.append(Case(f"1 voice: {MONO_VOICE[0]}", "synthetic-1", x, ref, Timeline([Segment(0, len(x) / SR)]), 1))
+        for room in (False, True):
+            condition = "2 mics in a room" if room else "2 mics"
+            for i, (turns, voices) in enumerate(zip(SCRIPTS, VOICE_PAIRS)):
+                x, ref = espeak_two_mic_interview(turns, voices, seed=40 + i, uri=f"stereo{i}", room=room)
+                uem = Timeline([Segment(0, x.shape[1] / SR)])
+                cases.append(Case(f"{condition} {i + 1}: by channel", f"{condition}: by channel", x, ref, uem, None, True))
+                cases.append(Case(f"{condition} {i + 1}: mono mix", f"{condition}: mono mix", x.mean(axis=0), ref, uem, 2))
     else:
         print("!! espeak-ng is not installed: synthetic interview rows skipped\n")
     return cases
@@ -227,10 +327,15 @@ class Row:
 
 def run_case(case: Case) -> Row:
     start = time.perf_counter()
-    estimated = embedded.diarize(case.samples, SR)
+    if case.by_channel:
+        layout = channels.detect_layout(case.samples, SR)
+        estimated = channels.diarize(case.samples, SR, layout=layout)
+        case.name += "" if layout.split else " (NOT detected as split)"
+    else:
+        estimated = embedded.diarize(case.samples, SR)
     given = embedded.diarize(case.samples, SR, num_speakers=case.known_count) if case.known_count else None
     seconds = time.perf_counter() - start
-    speech = embedded.speech_timeline(embedded.analyse(case.samples, SR))
+    speech = embedded.speech_timeline(embedded.analyse(case.mix, SR))
     return Row(
         case=case,
         ref_one=score(case.reference, one_speaker(case.reference.get_timeline()), case.uem),
@@ -265,7 +370,7 @@ def print_table(rows: list[Row]) -> None:
     for group, members in groups.items():
         for row in members:
             c = row.case
-            dur = len(c.samples) / SR
+            dur = c.duration
             runs = 2 if row.given is not None else 1
             speed = runs * dur / row.seconds
             print(
@@ -290,6 +395,8 @@ def verdict(row: Row) -> str:
         return _target(best.der <= TARGET_SAMPLE_DER, f"target <= {100 * TARGET_SAMPLE_DER:.0f}%")
     if group.startswith("synthetic"):
         return _target(best.der <= TARGET_SYNTHETIC_DER, f"target <= {100 * TARGET_SYNTHETIC_DER:.0f}%")
+    if group.endswith("by channel"):
+        return _target(best.der <= TARGET_STEREO_DER, f"target <= {100 * TARGET_STEREO_DER:.0f}%")
     if group == "ami":
         diff = row.estimated.der - row.baseline.der
         if diff < -1e-9:
@@ -323,6 +430,19 @@ def hour_speed() -> None:
             f"one hour ({label}): {seconds:.1f} s = {3600 / seconds:.0f}x real time, "
             f"{len(result.annotation.labels())} speakers (target: <= 72 s, 50x)"
         )
+    block = np.concatenate(
+        [espeak_two_mic_interview(t, v, seed=110 + i, uri="hour")[0] for i, (t, v) in enumerate(zip(SCRIPTS, VOICE_PAIRS))],
+        axis=1,
+    )
+    hour = np.tile(block, (1, int(np.ceil(3600 * SR / block.shape[1]))))[:, : 3600 * SR]
+    start = time.perf_counter()
+    layout = channels.detect_layout(hour, SR)
+    result = channels.diarize(hour, SR, layout=layout)
+    seconds = time.perf_counter() - start
+    print(
+        f"one hour, 2 mics ({'split' if layout.split else 'NOT split'}, by channel): {seconds:.1f} s = "
+        f"{3600 / seconds:.0f}x real time, {len(result.annotation.labels())} speakers"
+    )
 
 
 def main() -> None:
@@ -334,7 +454,7 @@ def main() -> None:
     embedded.diarize(np.zeros(SR, np.float32), SR)
     rows = [run_case(case) for case in load_cases()]
     print_table(rows)
-    total_audio = sum((2 if r.given else 1) * len(r.case.samples) / SR for r in rows)
+    total_audio = sum((2 if r.given else 1) * r.case.duration for r in rows)
     total_time = sum(r.seconds for r in rows)
     print(f"speed over the table: {total_audio:.0f} s of audio diarised in {total_time:.1f} s = {total_audio / total_time:.0f}x real time")
     if not args.no_hour:

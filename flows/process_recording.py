@@ -11,6 +11,7 @@ embedded local mode) with ``python flows/process_recording.py AUDIO --out DIR``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from undertone.privacy import disable_telemetry
 
@@ -25,6 +26,7 @@ from undertone.config import Settings, load_settings, option_overrides  # noqa: 
 from undertone.diarize import Diarization  # noqa: E402
 from undertone.outputs import write_outputs  # noqa: E402
 from undertone.render import parse_formats  # noqa: E402
+from undertone.speakers import SpeakerNames  # noqa: E402
 from undertone.transcribe import Recognition  # noqa: E402
 from undertone.transcribe.known import KnownTurn, parse_transcript  # noqa: E402
 
@@ -48,9 +50,13 @@ def diarize(audio: Audio, settings: Settings) -> Diarization:
 
 @task(name="analyse", cache_policy=NO_CACHE)
 def analyse(
-    audio: Audio, recognition: Recognition, diarization: Diarization | None, settings: Settings
+    audio: Audio,
+    recognition: Recognition,
+    diarization: Diarization | None,
+    settings: Settings,
+    names: SpeakerNames | None = None,
 ) -> pipeline.Analysis:
-    return pipeline.build_transcript(audio, recognition, diarization, settings)
+    return pipeline.build_transcript(audio, recognition, diarization, settings, names)
 
 
 @task(name="write-outputs", cache_policy=NO_CACHE)
@@ -72,15 +78,21 @@ def process_recording(
     speakers: int | None = None,
     language: str | None = None,
     formats: list[str] | None = None,
+    channels: Literal["auto", "mixed", "split"] | None = None,
 ) -> list[Path]:
-    """Process one recording and write its outputs (``formats``: default all); returns the files written."""
-    settings = load_settings(profile, config, option_overrides(speakers, language))
+    """Process one recording and write its outputs (``formats``: default all); returns the files written.
+
+    ``channels`` overrides the settings' ``diarization.channels`` (auto, mixed, split). Speaker
+    labels come from ``<stem>.speakers.toml`` beside the recording when it exists.
+    """
+    settings = load_settings(profile, config, option_overrides(speakers, language, channels))
     known = parse_transcript(transcript) if transcript is not None else None
+    names = pipeline.read_speaker_names(audio)
 
     loaded = load_audio(audio)
     recognition = transcribe.submit(loaded, settings, known, transcript)
     diarization = diarize.submit(loaded, settings) if known is None else None
-    result = analyse(loaded, recognition.result(), diarization.result() if diarization else None, settings)
+    result = analyse(loaded, recognition.result(), diarization.result() if diarization else None, settings, names)
     written = write(result, out, settings, formats, audio)
     transcript = result.transcript
     get_run_logger().info("%s: %d lines, %d speakers -> %s", audio, len(transcript.lines), len(transcript.speakers), out)
@@ -95,5 +107,8 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--profile", default="default")
     parser.add_argument("--transcript", type=Path)
+    parser.add_argument("--channels", choices=["auto", "mixed", "split"])
     arguments = parser.parse_args()
-    process_recording(arguments.audio, arguments.out, arguments.profile, transcript=arguments.transcript)
+    process_recording(
+        arguments.audio, arguments.out, arguments.profile, transcript=arguments.transcript, channels=arguments.channels
+    )

@@ -68,3 +68,16 @@ def test_bad_files_raise_one_clear_error(tmp_path: Path, content: bytes, problem
 def test_missing_file(tmp_path: Path):
     with pytest.raises(AudioError, match="nope.wav: file does not exist"):
         load(tmp_path / "nope.wav")
+
+
+def test_mono_recording_at_the_analysis_rate_is_held_once(tmp_path: Path):
+    """The analysis signal of a one-channel 16 kHz file is a view of its channel, not a copy;
+    a stereo file keeps both channels beside the mix (for diarising by channel)."""
+    path = tmp_path / "mono.wav"
+    soundfile.write(path, voiced(150, 0.5), SAMPLE_RATE)
+    audio = load(path)
+    assert np.shares_memory(audio.mono, audio.channels)
+    stereo = tmp_path / "stereo.wav"
+    soundfile.write(stereo, np.stack([voiced(150, 0.5), voiced(220, 0.5)], axis=1), SAMPLE_RATE)
+    audio = load(stereo)
+    assert audio.channels.shape[0] == 2 and not np.shares_memory(audio.mono, audio.channels)

@@ -86,6 +86,44 @@ def test_default_profile_runs_from_a_local_model_folder(tmp_path: Path):
     assert (tmp_path / "out" / "short interview.txt").read_text().startswith("undertone transcript")
 
 
+@pytest.mark.slow
+def test_prefect_flow_runs_the_default_profile_from_a_local_model_folder(tmp_path: Path):
+    import torch
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.process_recording import process_recording
+    from tiny_models import random_pipeline_folder, tiny_whisper_checkpoint
+    from undertone.diarize import pyannote_backend
+
+    models = tmp_path / "models"
+    tiny_whisper_checkpoint(models / "turbo.pt")
+    shutil.copytree(
+        random_pipeline_folder(tmp_path / "pipeline"),
+        pyannote_backend.local_pipeline_folder(pyannote_backend.DEFAULT_MODEL, models),
+    )
+    out = tmp_path / "out"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: threads only add overhead on a busy machine
+    try:
+        with prefect_test_harness():  # a throwaway local server and database, stopped on exit
+            written = process_recording(
+                _recording(tmp_path), out, profile="default", config=_config(tmp_path, models),
+                speakers=2, language="en",
+            )
+    finally:
+        torch.set_num_threads(threads)
+    names = {p.name for p in written}
+    assert {"short interview.json", "short interview.txt", "short interview.html",
+            "short interview.frames.csv"} <= names
+    assert all(p.is_file() and p.parent == out for p in written)
+    document = json.loads((out / "short interview.json").read_text())
+    jsonschema.validate(document, json_schema())
+    assert document["pipeline"]["profile"] == "default"
+    assert document["pipeline"]["asr"]["backend"] == "whisper"
+    assert document["pipeline"]["diarization"] == {"backend": "pyannote", "model": pyannote_backend.DEFAULT_MODEL}
+    assert document["pipeline"]["config"]["models_dir"] == str(models)
+
+
 def test_models_command_says_what_is_missing_and_where_it_goes(tmp_path: Path):
     import whisper
 

@@ -202,6 +202,33 @@ def cut_clip(path: Path, start: float, end: float) -> tuple[np.ndarray, int, str
         return np.ascontiguousarray(audio.channels[:, first:last].T), audio.sample_rate, None
 
 
+REDACTED_WORD = re.compile(r"^\[[A-Z][A-Z0-9_]*-\d+\]")  # a tag written by undertone.redact
+BEEP_HZ = 1000.0  # the broadcast convention for a bleep
+BEEP_LEVEL = 0.25  # -12 dBFS: clearly audible, never clipping
+
+
+def redacted_spans(transcript: Transcript, start: float, end: float) -> list[tuple[float, float]]:
+    """Times (s, relative to ``start``) of the redacted words between ``start`` and ``end``."""
+    return [
+        (max(word.start, start) - start, min(word.end, end) - start)
+        for word in transcript.words
+        if REDACTED_WORD.match(word.text) and word.end > start and word.start < end
+    ]
+
+
+def mask_clip(samples: np.ndarray, sample_rate: int, spans: list[tuple[float, float]], how: str) -> np.ndarray:
+    """A copy of ``samples`` with each span replaced by silence or a beep (``how``)."""
+    masked = samples.copy()
+    for span_start, span_end in spans:
+        first, last = _sample_span(span_start, span_end, sample_rate, len(masked))
+        if how == "beep":
+            t = np.arange(last - first) / sample_rate
+            masked[first:last] = (BEEP_LEVEL * np.sin(2 * np.pi * BEEP_HZ * t))[:, None]
+        else:
+            masked[first:last] = 0.0
+    return masked
+
+
 def encode_clip(target: Path, samples: np.ndarray, sample_rate: int, subtype: str | None = None) -> bytes:
     """The clip as a file's bytes in the format ``target``'s suffix names (see ``CLIP_FORMATS``)."""
     file_format = clip_format(target)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -38,6 +39,14 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per m
 EXIT_USAGE = 2
 
 
+class ChannelMode(str, Enum):
+    """``--channels``: how a recording with several channels is diarised (settings: diarization.channels)."""
+
+    auto = "auto"
+    mixed = "mixed"
+    split = "split"
+
+
 @app.command()
 def process(
     audio: Annotated[list[Path], typer.Argument(help="Recordings (WAV, FLAC, MP3, M4A, ...).", show_default=False)],
@@ -52,6 +61,15 @@ def process(
     ] = None,
     speakers: Annotated[int | None, typer.Option(min=1, help="Number of speakers, if known.")] = None,
     language: Annotated[str | None, typer.Option(help="Language code (e.g. 'en'); default: detect.")] = None,
+    channels: Annotated[
+        ChannelMode | None,
+        typer.Option(
+            help="Several channels: 'split' = one microphone per person, speakers are the channels; "
+            "'mixed' = diarise the mono mix; 'auto' (the settings' default) = split when the channels "
+            "are not copies of each other and each leads by many dB for a while.",
+            show_default=False,
+        ),
+    ] = None,
     formats: Annotated[
         str,
         typer.Option(help="Comma-separated output formats (see 'undertone formats'), or 'all'. The .json is always written."),
@@ -59,13 +77,23 @@ def process(
     force: Annotated[
         bool, typer.Option("--force", help="Process even recordings whose outputs are up to date.")
     ] = False,
+    redact: Annotated[
+        Path | None,
+        typer.Option(
+            help="Redaction list: one name or place per line ('Leeds = PLACE'), replaced by [NAME-1], "
+            "[PLACE-1], ... in every output."
+        ),
+    ] = None,
 ) -> None:
     """Process recordings: writes OUT/<stem>.json, .frames.csv and every chosen format for each."""
     from undertone.config import load_settings, option_overrides
     from undertone.freshness import fingerprint, up_to_date
-    from undertone.outputs import output_paths, write_outputs
+    from undertone.outputs import output_paths, prepare_output_folder, write_outputs
     from undertone.pipeline import process_file
+    from undertone.redact import read_terms
+    from undertone.redact import redact as redact_names
     from undertone.render import parse_formats
+    from undertone.render.layout import layout_lines
 
     try:
         chosen_formats = parse_formats(formats)
@@ -77,9 +105,14 @@ def process(
         stderr.print("error: --transcript goes with exactly one recording")
         raise typer.Exit(EXIT_USAGE)
     try:
-        settings = load_settings(profile, config, option_overrides(speakers, language))
+        settings = load_settings(
+            profile, config, option_overrides(speakers, language, channels.value if channels else None)
+        )
         if transcript is not None and not transcript.is_file():
-            raise TranscriptFileError(transcript, "transcript file does not exist")
+            problem = "is a folder, not a transcript file" if transcript.is_dir() else "transcript file does not exist"
+            raise TranscriptFileError(transcript, problem)
+        redaction_terms = read_terms(redact) if redact is not None else []
+        prepare_output_folder(out)  # an unusable --out is reported before any work
     except UndertoneError as error:
         stderr.print(f"error: {error}", markup=False)
         raise typer.Exit(error.exit_code) from None
@@ -90,7 +123,7 @@ def process(
         try:
             if path.stem in stems_written:  # outputs are named by stem: never overwrite a sibling's
                 raise OutputError(path, f"has the same name as {stems_written[path.stem]}; process it into another --out folder")
-            run_fingerprint = fingerprint(path, settings, [transcript]) if path.is_file() else None
+            run_fingerprint = fingerprint(path, settings, [transcript, redact]) if path.is_file() else None
             targets = output_paths(path.stem, out, chosen_formats)
             if run_fingerprint and not force and up_to_date(targets[-1], run_fingerprint, targets[:-1]):
                 stems_written[path.stem] = path
@@ -103,14 +136,21 @@ def process(
                     transcript,
                     report=lambda stage, name=path.name: status.update(f"{name}: {stage}"),
                 )
-                result.transcript.pipeline.fingerprint = run_fingerprint
+                document = redact_names(
+                    result.transcript, redaction_terms, lambda redacted: layout_lines(redacted, settings.render)
+                )
+                document.pipeline.fingerprint = run_fingerprint
                 written = write_outputs(
-                    result.transcript, out, settings.render, chosen_formats, frames=result.frames, audio=path
+                    document, out, settings.render, chosen_formats, frames=result.frames, audio=path
                 )
             stems_written[path.stem] = path
         except UndertoneError as error:
             stderr.print(f"error: {error}", markup=False)
             exit_code = exit_code or error.exit_code
+            continue
+        except MemoryError:  # a long many-channel recording on a small machine: say so plainly
+            stderr.print(f"error: {path}: not enough memory to process this recording", markup=False)
+            exit_code = exit_code or 1
             continue
         except Exception as error:  # one broken recording must not stop the batch
             stderr.print(f"error: {path}: unexpected failure ({type(error).__name__}: {error})", markup=False)
@@ -118,8 +158,8 @@ def process(
             continue
         stderr.print(
             f"done: {path} -> {', '.join(str(p) for p in written)} "
-            f"({result.transcript.source.duration:.1f} s, {len(result.transcript.speakers)} speakers, "
-            f"{len(result.transcript.lines)} lines)",
+            f"({document.source.duration:.1f} s, {len(document.speakers)} speakers, "
+            f"{len(document.lines)} lines)",
             markup=False,
         )
     raise typer.Exit(exit_code)
@@ -139,6 +179,10 @@ def cite(
     source: Annotated[
         Path | None, typer.Option("--source", help="The recording, if it is not where the document says (source.path).")
     ] = None,
+    mask: Annotated[
+        str,
+        typer.Option(help="Redacted words ([NAME-1], ...) in the clip: 'beep', 'silence', or 'none' (keep the voice)."),
+    ] = "beep",
 ) -> None:
     """Print lines as numbered in the .txt, then their citation and time span; optionally cut their audio."""
     from pydantic import ValidationError
@@ -152,6 +196,9 @@ def cite(
     except citing.LineRangeError as error:
         stderr.print(f"error: LINES: {error}", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
+    if mask not in ("beep", "silence", "none"):
+        stderr.print(f"error: --mask {mask}: use beep, silence or none", markup=False)
+        raise typer.Exit(EXIT_USAGE)
     if audio is not None and audio.suffix.lower() not in citing.CLIP_FORMATS:
         stderr.print(f"error: --audio {audio}: use a {', '.join(citing.CLIP_FORMATS)} file name", markup=False)
         raise typer.Exit(EXIT_USAGE)
@@ -181,6 +228,9 @@ def cite(
             recording = citing.find_recording(transcript, document, source)
             citing.check_recording(recording, transcript)
             samples, rate, subtype = citing.cut_clip(recording, chosen.start, chosen.end)
+            if mask != "none":
+                spans = citing.redacted_spans(transcript, chosen.start, chosen.end)
+                samples = citing.mask_clip(samples, rate, spans, mask)
             write_file(audio, citing.encode_clip(audio, samples, rate, subtype))
     except UndertoneError as error:
         stderr.print(f"error: {error}", markup=False)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from undertone.errors import ConfigError
+from undertone.speakers import SpeakerTable
 
 DEFAULT_PROFILE = "default"
 
@@ -37,6 +38,13 @@ class DiarizationSettings(_Section):
     min_speakers: int = Field(1, ge=1)
     max_speakers: int = Field(4, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # How a recording with several channels is diarised. "split": one microphone per person,
+    # so the speakers are the channels, found by which channel carries direct speech (backend
+    # and model are not used). "mixed": the channels are mixed to mono for the backend.
+    # "auto": split when the channels are not copies of each other and each of two leads the
+    # other by many dB for a while (undertone.diarize.channels), else mixed. One-channel
+    # recordings are always mixed.
+    channels: Literal["auto", "mixed", "split"] = "auto"
 
     @model_validator(mode="after")
     def _range(self) -> "DiarizationSettings":
@@ -133,17 +141,25 @@ class Settings(_Section):
     prosody: ProsodySettings = ProsodySettings()
     marks: MarkSettings = MarkSettings()
     render: RenderSettings = RenderSettings()
+    # Labels and roles by speaker id (S1, S2... in order of first appearance) or by channel
+    # (ch1, ch2... of a split recording), e.g. [speakers.S2] label = "P2", role = "participant".
+    # A recording's own sidecar (<stem>.speakers.toml) replaces this table.
+    speakers: SpeakerTable = Field(default_factory=dict)
 
     def to_record(self) -> dict[str, Any]:
         """The effective settings as plain JSON data (stored in every output)."""
         return self.model_dump(mode="json")
 
 
-def option_overrides(speakers: int | None = None, language: str | None = None) -> dict[str, Any]:
-    """Settings overrides from the per-run options (``--speakers``, ``--language``)."""
+def option_overrides(
+    speakers: int | None = None, language: str | None = None, channels: str | None = None
+) -> dict[str, Any]:
+    """Settings overrides from the per-run options (``--speakers``, ``--language``, ``--channels``)."""
     overrides: dict[str, Any] = {}
     if speakers is not None:
-        overrides["diarization"] = {"speakers": speakers}
+        overrides.setdefault("diarization", {})["speakers"] = speakers
+    if channels is not None:
+        overrides.setdefault("diarization", {})["channels"] = channels
     if language is not None:
         overrides["asr"] = {"language": language}
     return overrides
@@ -205,6 +221,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(path, "config file does not exist") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(path, f"not valid TOML ({error})") from None
+    except UnicodeDecodeError:  # tomllib decodes the bytes before parsing
+        raise ConfigError(path, "not UTF-8 text (save the file as UTF-8)") from None
+    except RecursionError:
+        raise ConfigError(path, "not valid TOML (nested too deeply)") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "is a folder, not a config file") from None
     except OSError as error:
         raise ConfigError(path, f"cannot read config ({error.strerror})") from None
 

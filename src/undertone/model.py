@@ -91,6 +91,11 @@ class Speaker(_Record):
     role: str | None = None
     f0_median_hz: float | None = None
     intensity_median_db: float | None = None
+    channel: int | None = Field(
+        default=None,
+        description="1-based channel of the recording this speaker was found on, when the recording "
+        "has one microphone per person and was diarised by channel",
+    )
 
 
 class Word(_Record):

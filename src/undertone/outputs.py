@@ -44,6 +44,20 @@ def output_paths(stem: str, out_dir: Path, formats: Iterable[str] | None = None,
     return [*paths, out_dir / f"{stem}{get_renderer('json').suffix}"]
 
 
+def prepare_output_folder(out_dir: Path) -> None:
+    """Create the output folder (0700) if it is missing and check that it takes files.
+
+    Called before a batch starts, so that an unusable ``--out`` is reported at once instead of
+    after hours of processing.
+    """
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    except OSError as error:
+        raise OutputError(out_dir, f"cannot create output folder ({_reason(error)})") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise OutputError(out_dir, "cannot write to the output folder (read-only, or no permission)")
+
+
 def write_outputs(
     transcript: Transcript,
     out_dir: Path,
@@ -55,7 +69,8 @@ def write_outputs(
     """Render every requested format (default: all) and put them in ``out_dir`` as ``<stem>.<suffix>``.
 
     With ``frames``, the frame tracks are written too, as ``<stem>.frames.csv``. ``audio`` is
-    the recording, for formats that link to it (relative to ``out_dir``).
+    the recording, for formats that link to it (relative to ``out_dir``), and is named in the
+    error if the outputs cannot be written; then the folder is left as it was.
     """
     stem = output_stem(transcript)
     context = RenderContext(out_dir=out_dir, audio=audio, frames=frames)
@@ -75,16 +90,22 @@ def write_outputs(
         raise OutputError(out_dir, f"cannot create output folder ({_reason(error)})") from None
     _remove_stale_temporaries([target for target, _ in rendered])
     temporaries: list[tuple[Path, Path]] = []
+    kept: Path | None = None
+    placed: list[Path] = []
     try:
         for target, content in rendered:
             temporaries.append((_write_temporary(target, content), target))
-        keep_previous_version(stem, out_dir)
+        kept = keep_previous_version(stem, out_dir)
         for temporary, target in temporaries:
             os.replace(temporary, target)
+            placed.append(target)
     except OSError as error:
         for temporary, _ in temporaries:
             temporary.unlink(missing_ok=True)
-        raise OutputError(out_dir, f"cannot write outputs ({_reason(error)})") from None
+        _put_back(kept, placed, out_dir)
+        if audio is not None:
+            raise OutputError(audio, f"outputs not written to {out_dir} ({_reason(error)})") from None
+        raise OutputError(out_dir, f"outputs not written ({_reason(error)})") from None
     return sorted((target for target, _ in rendered), key=lambda path: path.suffix != ".json")  # JSON first
 
 
@@ -108,9 +129,30 @@ def keep_previous_version(stem: str, out_dir: Path) -> Path | None:
     folder.mkdir(parents=True, mode=DIR_MODE)
     os.chmod(out_dir / PREVIOUS_DIR, DIR_MODE)
     # The JSON first: a run killed in the middle leaves no JSON that claims a stale set.
-    for path in sorted(existing, key=lambda p: p.suffix != ".json"):
-        os.replace(path, folder / path.name)
+    try:
+        for path in sorted(existing, key=lambda p: p.suffix != ".json"):
+            os.replace(path, folder / path.name)
+    except OSError:
+        _put_back(folder, [], out_dir)
+        raise
     return folder
+
+
+def _put_back(kept: Path | None, placed: list[Path], out_dir: Path) -> None:
+    """Undo a write that failed half-way: remove the new files already renamed into place and
+    return the earlier set from ``kept`` (its JSON last). Best effort: whatever cannot be moved
+    back stays whole in ``previous/``."""
+    for target in placed:
+        target.unlink(missing_ok=True)
+    if kept is None:
+        return
+    try:
+        for path in sorted(kept.iterdir(), key=lambda p: p.suffix == ".json"):
+            os.replace(path, out_dir / path.name)
+        kept.rmdir()
+        (out_dir / PREVIOUS_DIR).rmdir()  # only if this write created it (it is empty)
+    except OSError:
+        pass
 
 
 def _created(document: Path) -> str | None:
@@ -166,6 +208,14 @@ def _write_temporary(target: Path, content: str | bytes) -> Path:
 def _reason(error: OSError) -> str:
     if error.errno == errno.ENOSPC:
         return "disk is full"
-    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    if error.errno == errno.EDQUOT:
+        return "disk quota exceeded"
+    if error.errno == errno.EROFS:
+        return "the disk is read-only"
+    if error.errno in (errno.EACCES, errno.EPERM):
         return "permission denied"
+    if error.errno == errno.ENOTDIR:
+        return "part of the path is a file, not a folder"
+    if error.errno == errno.EEXIST:
+        return "a file of that name is in the way"
     return error.strerror or str(error)

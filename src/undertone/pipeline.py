@@ -1,8 +1,9 @@
 """One recording through every stage, as plain function calls (no Prefect needed).
 
-load audio -> transcribe (or align a known transcript) and diarise -> align words to speakers
--> prosodic analysis -> annotate -> lay out lines. ``flows/`` wraps the same functions as
-Prefect tasks; the command line calls :func:`process_file`.
+load audio -> transcribe (or align a known transcript) and diarise (by channel, for one
+microphone per person) -> align words to speakers -> prosodic analysis -> annotate -> name the
+speakers -> lay out lines. ``flows/`` wraps the same functions as Prefect tasks; the command
+line calls :func:`process_file`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from undertone.audio import FRAME_HOP_S, SAMPLE_RATE, Audio, load
 from undertone.config import Settings
 from undertone.diarize import Diarization
 from undertone.frames import Frames
+from undertone.freshness import speakers_sidecar
 from undertone.model import (
     ALIGNMENT_BACKEND,
     TRANSCRIPT_SPEAKERS,
@@ -54,6 +56,7 @@ from undertone.prosody import (
     noise_floor_db,
 )
 from undertone.render.layout import layout_lines
+from undertone.speakers import SpeakerNames, name_speakers, read_sidecar
 from undertone.transcribe import Recognition, RecognizedWord
 
 if TYPE_CHECKING:
@@ -67,6 +70,7 @@ EMBEDDED_DIARIZER_NOTE = (
     "speakers separated by the embedded diarizer (offline profile): less accurate than "
     "pyannote.audio, especially with more than two speakers or much overlapping talk"
 )
+NO_SPEECH_NOTE = "no words found: the recording seems to hold no speech (silence or noise only)"
 
 Report = Callable[[str], None]
 
@@ -116,7 +120,25 @@ def transcribe_audio(
 
 
 def diarize_audio(audio: Audio, settings: Settings) -> Diarization:
-    """Who spoke when, by the profile's diarisation backend."""
+    """Who spoke when: by channel for a recording with one microphone per person (setting
+    ``diarization.channels``), else by the profile's diarisation backend on the mono mix."""
+    options = settings.diarization
+    notes: list[str] = []
+    if options.channels != "mixed":
+        from undertone.diarize import channels
+
+        layout = channels.detect_layout(audio.channels, audio.sample_rate)
+        if layout.split or (options.channels == "split" and audio.n_channels > 1):
+            return channels.diarize(audio.channels, audio.sample_rate, layout=layout)
+        if options.channels == "split":
+            notes.append("channels = split, but the recording has one channel: speakers diarised from the mix")
+    diarization = _diarize_mix(audio, settings)
+    diarization.notes.extend(notes)
+    return diarization
+
+
+def _diarize_mix(audio: Audio, settings: Settings) -> Diarization:
+    """The profile's diarisation backend on the mono mix."""
     options = settings.diarization
     if options.backend == "embedded":
         from undertone.diarize import embedded
@@ -147,8 +169,11 @@ def build_transcript(
     recognition: Recognition,
     diarization: Diarization | None,
     settings: Settings,
+    names: SpeakerNames | None = None,
 ) -> Analysis:
-    """Align, measure, annotate and lay out: everything after the models, as one pure computation."""
+    """Align, measure, annotate, name the speakers and lay out: everything after the models, as
+    one pure computation. ``names`` is the recording's speakers sidecar (:func:`read_speaker_names`);
+    without one, the configuration's ``[speakers]`` table applies."""
     recognized = sorted(recognition.words, key=lambda w: (w.start, w.end))
     labels_from_transcript = any(w.speaker for w in recognized)
     speakers, label_to_id = _speaker_of_each_word(recognized, diarization, labels_from_transcript)
@@ -190,6 +215,7 @@ def build_transcript(
             label=label if labels_from_transcript else sid,
             f0_median_hz=_round(f0_median_hz[sid]),
             intensity_median_db=_round(median_or_none(intensity.values[own_speech == sid])),
+            channel=(diarization.channels or {}).get(label) if diarization is not None else None,
         )
         for label, sid in label_to_id.items()
     ]
@@ -254,6 +280,14 @@ def build_transcript(
         ],
         lines=[],
     )
+    # Labels are printed, and the guess needs the intonation marks: name between the two.
+    if names is None and settings.speakers:
+        names = SpeakerNames(dict(settings.speakers))
+    naming = name_speakers(
+        transcript, names, guess=not labels_from_transcript, sidecar_hint=speakers_sidecar(audio.path).name
+    )
+    transcript.speakers = naming.speakers
+    transcript.pipeline.notes.extend(naming.notes)
     transcript.lines = layout_lines(transcript, settings.render)
     frames = Frames(
         times=intensity.times,
@@ -273,6 +307,7 @@ def process_file(
     """Run every stage on one recording; ``report`` is told each stage as it starts."""
     from undertone.transcribe.known import parse_transcript
 
+    names = read_speaker_names(audio_path)  # a malformed sidecar stops before any work
     report("loading audio")
     audio = load(audio_path)
     known = parse_transcript(transcript_path) if transcript_path is not None else None
@@ -283,7 +318,12 @@ def process_file(
         report("diarising")
         diarization = diarize_audio(audio, settings)
     report("analysing")
-    return build_transcript(audio, recognition, diarization, settings)
+    return build_transcript(audio, recognition, diarization, settings, names)
+
+
+def read_speaker_names(audio_path: Path) -> SpeakerNames | None:
+    """The recording's speakers sidecar (``<stem>.speakers.toml`` beside it), if it has one."""
+    return read_sidecar(speakers_sidecar(Path(audio_path)))
 
 
 def _with_times(words: list[RecognizedWord], starts: np.ndarray, ends: np.ndarray) -> list[RecognizedWord]:
@@ -346,8 +386,12 @@ def _pipeline_record(recognition: Recognition, diarization: Diarization | None, 
 
 def _notes(recognition: Recognition, diarization: Diarization | None) -> list[str]:
     notes = list(recognition.notes)
-    if diarization is not None and diarization.backend == "embedded":
-        notes.append(EMBEDDED_DIARIZER_NOTE)
+    if not recognition.words:  # an empty transcript must say why it is empty
+        notes.append(NO_SPEECH_NOTE)
+    if diarization is not None:
+        notes.extend(diarization.notes)
+        if diarization.backend == "embedded":
+            notes.append(EMBEDDED_DIARIZER_NOTE)
     return notes
 
 

@@ -118,6 +118,12 @@ SILENCE_PROBABILITY = 0.1  # chance of a pause between two words (PocketSphinx d
 PAUSE_MIN_S = 0.10  # s: quiet frames at a word's edge lasting this long are a pause, not the word
 QUIET_ABOVE_FLOOR_DB = 6.0  # dB over the noise floor below which a frame counts as quiet
 MIN_DYNAMIC_RANGE_DB = 25.0  # dB between speech and floor needed to trust quiet frames at all
+# A stretch this long with no frame above the noise floor (a recorder left running before the
+# interview, a break) holds no words: recognition skips it (decoding silence or room noise is
+# slower than decoding speech), and alignment starts its next window just before the sound
+# after it. Otherwise a window of pure silence must still take a word, which lands anywhere.
+LONG_SILENCE_S = 4.0
+SILENCE_LEAD_IN_S = 1.0  # s: kept before the sound that ends a skipped silence
 MIN_WORD_S = 0.03  # s: an edge is never trimmed so far that less than this remains
 EDGE_SLACK_S = 0.03  # s: a pause may start this far inside a word's edge (the aligner's
 #                      boundary is often a frame or two off the pause)
@@ -280,6 +286,31 @@ def _quiet_frames(signal: np.ndarray) -> np.ndarray | None:
     return energy_db < floor + QUIET_ABOVE_FLOOR_DB
 
 
+def _audible_frames(signal: np.ndarray) -> np.ndarray | None:
+    """Boolean mask of 10 ms frames above the noise floor (anything that might be speech), or
+    None if the recording's loudest frame is not ``MIN_DYNAMIC_RANGE_DB`` above its floor.
+
+    Unlike :func:`_quiet_frames` this judges by the loudest frame, so that a recording that is
+    mostly silence (ten minutes before the interview starts) still has its sound found.
+    """
+    energy_db = 10.0 * np.log10(_frame_power(signal) + 1e-12)
+    floor = np.percentile(energy_db, 5)
+    if energy_db.max() - floor < MIN_DYNAMIC_RANGE_DB:
+        return None
+    return energy_db > floor + QUIET_ABOVE_FLOOR_DB
+
+
+def _skip_long_silence(audible: np.ndarray | None, frame: int) -> int:
+    """Where to start looking for words from ``frame``: past a long silence starting there."""
+    if audible is None:
+        return frame
+    ahead = audible[frame:]
+    onset = frame + int(np.argmax(ahead)) if ahead.any() else len(audible)
+    if onset - frame < LONG_SILENCE_S * FRAMES_PER_S:
+        return frame
+    return onset - round(SILENCE_LEAD_IN_S * FRAMES_PER_S)
+
+
 def _quietest_frame(energy_db: np.ndarray, first: int, last: int) -> int:
     """Frame in [first, last] with the lowest smoothed energy.
 
@@ -330,11 +361,14 @@ def recognize(
     _require_english(language)
     signal = _prepare(samples, sample_rate)
     energy_db = _smoothed_energy_db(signal)
+    audible = _audible_frames(signal)
     words: list[RecognizedWord] = []
     with _recognizer_lock:
         decoder = _recognizer()
         decoder.activate_search()  # the language-model search
         for start, end in _chunk_frames(energy_db, RECOGNITION_CHUNK_MIN_S, RECOGNITION_CHUNK_MAX_S):
+            if _skip_long_silence(audible, start) >= end:
+                continue  # silence from start to end: no words to find
             chunk = signal[_frame_to_sample(start) : _frame_to_sample(end)]
             words.extend(_recognize_chunk(decoder, chunk, start / FRAMES_PER_S))
     return Recognition(words=words, backend=BACKEND, model=MODEL_NAME, language="en")
@@ -535,9 +569,11 @@ def _tokens_of(decoder, turns: list[KnownTurn]) -> list[_Token]:
 def _align_progressively(decoder, signal: np.ndarray, tokens: list[_Token], path) -> None:
     """Walk through the recording window by window (see module docstring), timing ``tokens``."""
     energy_db = _smoothed_energy_db(signal)
+    audible = _audible_frames(signal)
     n_frames = len(energy_db)
     cursor_frame, next_token = 0, 0
     while next_token < len(tokens):
+        cursor_frame = _skip_long_silence(audible, cursor_frame)
         end_frame = _cut_after(energy_db, cursor_frame, ALIGN_WINDOW_MIN_S, ALIGN_WINDOW_MAX_S)
         is_last = end_frame >= n_frames
         window_s = (end_frame - cursor_frame) / FRAMES_PER_S
