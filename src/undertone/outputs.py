@@ -45,17 +45,22 @@ def output_paths(stem: str, out_dir: Path, formats: Iterable[str] | None = None,
 
 
 def prepare_output_folder(out_dir: Path) -> None:
-    """Create the output folder (0700) if it is missing and check that it takes files.
+    """Check that the output folder exists and takes files, or can be created; create nothing.
 
     Called before a batch starts, so that an unusable ``--out`` is reported at once instead of
-    after hours of processing.
+    after hours of processing; the folder itself is made with the first outputs, so a batch
+    that fails for another reason leaves no empty folder behind.
     """
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    except OSError as error:
-        raise OutputError(out_dir, f"cannot create output folder ({_reason(error)})") from None
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise OutputError(out_dir, "cannot write to the output folder (read-only, or no permission)")
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing != out_dir and not existing.is_dir():
+        raise OutputError(out_dir, f"cannot create output folder (part of the path is a file: {existing})")
+    if existing == out_dir and not out_dir.is_dir():
+        raise OutputError(out_dir, "cannot create output folder (a file of that name is in the way)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "write to the output folder" if existing == out_dir else f"create output folder in {existing}"
+        raise OutputError(out_dir, f"cannot {what} (read-only, or no permission)")
 
 
 def write_outputs(
