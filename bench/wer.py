@@ -6,6 +6,9 @@ Run from the repository root::
     uv run python bench/wer.py --quick    # sample + ~1 minute marks corpus + pyannote sample
     uv run python bench/wer.py --json out.json
 
+Run time on a busy 2-core machine: about 25 minutes (pocketsphinx decodes the 8.6-minute marks
+corpus twice per condition), about 4 minutes with ``--quick``.
+
 Both modes run ``process_file`` with the offline profile (``bench/asr_sources.py``):
 
 * *recognition*: pocketsphinx recognises the words (and the embedded diarizer the speakers), as

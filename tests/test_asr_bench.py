@@ -100,6 +100,14 @@ def test_breakdown_groups_by_side_context_and_truth():
     assert len(groups) == 4
 
 
+def test_edges_near_overlapping_talk_are_found():
+    spans = [("I", 0.0, 5.0), ("P", 4.5, 5.5), ("I", 6.0, 9.0), ("P", 12.0, 14.0)]
+    assert boundaries.overlap_regions(spans) == [(4.5, 5.0)]
+    words = [RefWord("a", "I", 1.0, 3.4), RefWord("b", "I", 3.6, None), RefWord("yeah", "P", 4.5, 5.5),
+             RefWord("c", "I", 7.0, 8.0), RefWord("d", "P", None, None)]
+    assert boundaries.near_overlap(words, [(4.5, 5.0)]) == [False, True, True, False, False]
+
+
 # --------------------------------------------------------------------------- word truth inside a piece
 
 RATE = 1000  # one sample per ms keeps the hand-made case readable
