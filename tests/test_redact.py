@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import soundfile
 import soxr
 from typer.testing import CliRunner
@@ -150,3 +152,14 @@ def test_command_line_redacts_every_output_and_reruns_when_the_list_changes(tmp_
     bad.write_text("Leeds = 2 places\n")
     result = runner.invoke(app, [*arguments[:-1], str(bad)])
     assert result.exit_code == ConfigError.exit_code and str(bad) in result.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_any_redaction_list_text_parses_or_gives_a_config_error(text: str):
+    try:
+        terms = parse_terms(text)
+    except ConfigError as error:
+        assert str(error).startswith("line ")
+        return
+    assert all(term.words and all(term.words) for term in terms)
