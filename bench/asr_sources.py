@@ -45,7 +45,6 @@ the run, nothing in ``src/`` is changed) the word times of each stage:
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import math
 import re
@@ -64,13 +63,13 @@ for _path in (REPO / "src", REPO / "bench", REPO / "sample_audio"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+# Shared with the marks benchmark (bench/marks.py); pyannote_sample_dir is re-exported for boundaries.py.
+from marks import parse_stm, process_despite_refusal, pyannote_sample_dir  # noqa: F401
+
 SAMPLE_DIR = REPO / "sample_audio"
 ESPEAK_EVENT_WORD, ESPEAK_EVENT_PHONEME = 1, 7
 RESAMPLER_EDGE = 32  # samples at the end of a resampled synthesis that depend on where it stops
 MIN_SILENCE_S = 0.01  # a run of inaudible samples this long inside a piece is silence, not a zero crossing
-# Whatever the guard in the aligner says, the benchmarks' transcripts are right by construction.
-GUARD_NAME = "MISMATCH_LLR_PER_FRAME"
-RELAXED_GUARD = -1e9
 
 
 @dataclass
@@ -357,26 +356,6 @@ def _checks_note(checks: dict[str, int]) -> str:
             f"{checks['edges_unreported']} inner word edges without a time (espeak reports some word pairs as one)")
 
 
-def pyannote_sample_dir() -> Path:
-    """The pyannote.audio wheel's sample folder, found without importing torch."""
-    spec = importlib.util.find_spec("pyannote.audio")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("pyannote.audio is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "sample"
-
-
-def parse_stm(text: str) -> list[dict[str, Any]]:
-    """STM lines ``uri channel speaker start end text`` as dicts, sorted by start."""
-    rows = []
-    for line in text.splitlines():
-        parts = line.split(maxsplit=5)
-        if len(parts) < 5 or line.startswith(";;"):
-            continue
-        rows.append({"speaker": parts[2], "start": float(parts[3]), "end": float(parts[4]),
-                     "text": parts[5] if len(parts) > 5 else ""})
-    return sorted(rows, key=lambda r: r["start"])
-
-
 def stm_source(folder: Path) -> Source:
     """A recording with an STM file: consecutive utterances of one speaker make one transcript turn."""
     from undertone.transcribe.known import tokenize
@@ -418,7 +397,6 @@ def run(source: Source, mode: str, settings_overrides: dict | None = None) -> Ru
     "recognition": pocketsphinx recognition and the embedded diarizer), recording each stage."""
     from undertone import pipeline
     from undertone.config import load_settings
-    from undertone.errors import TranscriptFileError
     from undertone.transcribe import sphinx
 
     settings = load_settings("offline", overrides=settings_overrides or {})
@@ -443,16 +421,7 @@ def run(source: Source, mode: str, settings_overrides: dict | None = None) -> Ru
             transcript.write_text(source.transcript_text, encoding="utf-8")
         pipeline.transcribe_audio, sphinx._trim_pauses_from_edges = transcribe_spy, trim_spy
         try:
-            try:
-                result = pipeline.process_file(source.audio, settings, transcript)
-            except TranscriptFileError as error:
-                refusal = str(error)
-                saved = getattr(sphinx, GUARD_NAME)
-                setattr(sphinx, GUARD_NAME, RELAXED_GUARD)
-                try:
-                    result = pipeline.process_file(source.audio, settings, transcript)
-                finally:
-                    setattr(sphinx, GUARD_NAME, saved)
+            result, refusal = process_despite_refusal(source.audio, settings, transcript)
         finally:
             pipeline.transcribe_audio, sphinx._trim_pauses_from_edges = real_transcribe, real_trim
     document = result.transcript.to_json_dict()

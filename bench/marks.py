@@ -412,39 +412,41 @@ def score_document(doc: dict[str, Any], truth: dict[str, Any], transcript_text: 
 
 # --------------------------------------------------------------------------- running the pipeline
 
-GUARD_NAME = "MISMATCH_LLR_PER_FRAME"
 RELAXED_GUARD = -1e9
 
 
-def run_pipeline(audio: Path, transcript: Path) -> tuple[dict[str, Any], float, str | None]:
-    """The output JSON of ``process_file`` with the known transcript, its run time, and the
-    aligner's refusal if it refused.
+def process_despite_refusal(audio: Path, settings: Any, transcript: Path | None) -> tuple[Any, str | None]:
+    """``process_file``'s result, and the aligner's refusal if it refused the transcript.
 
     The aligner refuses a transcript that "fits the sound poorly" (a log-likelihood guard against
-    the wrong transcript). The benchmark's transcripts are correct by construction, so on a
+    the wrong transcript). The benchmarks' transcripts are correct by construction, so on a
     refusal the message is kept for the report and the run is repeated with that guard relaxed
     (a module constant patched for the duration of the run, nothing in ``src/`` is edited).
     """
-    from undertone.config import load_settings
     from undertone.errors import TranscriptFileError
     from undertone.pipeline import process_file
     from undertone.transcribe import sphinx
 
+    try:
+        return process_file(audio, settings, transcript), None
+    except TranscriptFileError as error:
+        refusal = str(error)
+    saved = sphinx.MISMATCH_LLR_PER_FRAME
+    sphinx.MISMATCH_LLR_PER_FRAME = RELAXED_GUARD
+    try:
+        return process_file(audio, settings, transcript), refusal
+    finally:
+        sphinx.MISMATCH_LLR_PER_FRAME = saved
+
+
+def run_pipeline(audio: Path, transcript: Path) -> tuple[dict[str, Any], float, str | None]:
+    """The output JSON of ``process_file`` with the known transcript, its run time, and the
+    aligner's refusal if it refused (see :func:`process_despite_refusal`)."""
+    from undertone.config import load_settings
+
     settings = load_settings("offline", overrides=SETTINGS_OVERRIDES)
     started = time.perf_counter()
-    refusal = None
-    try:
-        result = process_file(audio, settings, transcript)
-    except TranscriptFileError as error:
-        if not hasattr(sphinx, GUARD_NAME):
-            raise
-        refusal = str(error)
-        saved = getattr(sphinx, GUARD_NAME)
-        setattr(sphinx, GUARD_NAME, RELAXED_GUARD)
-        try:
-            result = process_file(audio, settings, transcript)
-        finally:
-            setattr(sphinx, GUARD_NAME, saved)
+    result, refusal = process_despite_refusal(audio, settings, transcript)
     # process_file returns the Transcript model, or an Analysis holding it (with frame tracks).
     doc = getattr(result, "transcript", result).to_json_dict()
     return doc, time.perf_counter() - started, refusal

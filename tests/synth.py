@@ -56,3 +56,23 @@ def two_microphones(
         channel += rng.standard_normal(n) * 10 ** (noise_dbfs / 20)
         channels.append(channel)
     return np.array(channels, dtype=np.float32)
+
+
+def espeak(text: str, voice: str, words_per_minute: int = 165) -> np.ndarray:
+    """Real synthetic speech: one utterance by espeak-ng at ``SR``, trimmed to where the sound
+    starts and stops (-40 dB re peak), so silences placed around it are exact."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import soundfile
+    from scipy.signal import resample_poly
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "u.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(path), text], check=True)
+        x, rate = soundfile.read(path, dtype="float32")
+    g = np.gcd(rate, SR)
+    x = resample_poly(x, SR // g, rate // g).astype(np.float32)
+    loud = np.flatnonzero(np.abs(x) > np.abs(x).max() * 0.01)
+    return x[loud[0] : loud[-1] + 1]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +17,9 @@ import pytest
 import soundfile
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
-from scipy.signal import resample_poly
 from typer.testing import CliRunner
 
-from synth import SR, silence, two_microphones, voiced
+from synth import SR, espeak, silence, two_microphones, voiced
 from undertone import pipeline
 from undertone.audio import from_array
 from undertone.config import load_settings
@@ -54,24 +51,12 @@ SCRIPT = [
 ]
 
 
-def _espeak(text: str, voice: str) -> np.ndarray:
-    """One sentence at 16 kHz, trimmed to where the sound starts and stops (-40 dB re peak)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "u.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", "165", "-w", str(path), text], check=True)
-        x, rate = soundfile.read(path, dtype="float32")
-    g = np.gcd(rate, SR)
-    x = resample_poly(x, SR // g, rate // g).astype(np.float32)
-    loud = np.flatnonzero(np.abs(x) > np.abs(x).max() * 0.01)
-    return x[loud[0] : loud[-1] + 1]
-
-
 def _voices(script=SCRIPT) -> tuple[list[np.ndarray], Annotation]:
     """One track per voice, and the reference: where each sentence was placed."""
     placed, reference = [], Annotation()
     previous = (0.0, 0.0)
     for speaker, text, timing in script:
-        audio = _espeak(text, VOICES[speaker])
+        audio = espeak(text, VOICES[speaker])
         start = previous[0] + timing[1] if isinstance(timing, tuple) else previous[1] + timing
         end = start + len(audio) / SR
         placed.append((speaker, start, audio))

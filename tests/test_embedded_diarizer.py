@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 from scipy.signal import resample_poly
 
-from synth import SR, silence, voiced
+from synth import SR, espeak, silence, voiced
 from undertone.diarize import Diarization
 from undertone.diarize import embedded
 from undertone.diarize.embedded import bimodality_coefficient, diarize, separation, speech_regions
@@ -48,18 +46,6 @@ MORE_LINES = [  # distinct sentences: repeating identical audio would let conten
 ]
 
 
-def _espeak(text: str, voice: str) -> np.ndarray:
-    """One utterance at 16 kHz, trimmed to where the sound starts and stops (-40 dB re peak)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "u.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", "165", "-w", str(path), text], check=True)
-        x, rate = soundfile.read(path, dtype="float32")
-    g = np.gcd(rate, SR)
-    x = resample_poly(x, SR // g, rate // g).astype(np.float32)
-    loud = np.flatnonzero(np.abs(x) > np.abs(x).max() * 0.01)
-    return x[loud[0] : loud[-1] + 1]
-
-
 def _interview(turns: list[tuple[str, str]], gaps: list[float]) -> tuple[np.ndarray, Annotation]:
     """Turns separated by ``gaps``; sentences within a turn 0.35 s apart. The reference is the
     placement of every trimmed sentence, so pauses inside a turn are not counted as speech."""
@@ -71,7 +57,7 @@ def _interview(turns: list[tuple[str, str]], gaps: list[float]) -> tuple[np.ndar
             if j:
                 pieces.append(silence(SENTENCE_GAP_S))
                 t += SENTENCE_GAP_S
-            audio = _espeak(sentence, voice)
+            audio = espeak(sentence, voice)
             reference[Segment(t, t + len(audio) / SR)] = voice
             pieces.append(audio)
             t += len(audio) / SR

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import soundfile
-import soxr
 from typer.testing import CliRunner
 
 from documents import make_transcript
-from synth import SR, silence
+from synth import SR, espeak, silence
 from undertone.cite import mask_clip, redacted_spans
 from undertone.cli import app
 from undertone.config import RenderSettings
@@ -116,19 +114,12 @@ def test_clip_masking_silences_or_beeps_only_the_redacted_words():
     assert samples.all()  # the input is not changed
 
 
-def _speech(tmp_path: Path, text: str, voice: str) -> np.ndarray:
-    path = tmp_path / f"{voice}.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True)
-    samples, rate = soundfile.read(path, dtype="float32")
-    return soxr.resample(samples, rate, SR)
-
-
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_command_line_redacts_every_output_and_reruns_when_the_list_changes(tmp_path: Path):
     recording = tmp_path / "p2.wav"
     soundfile.write(recording, np.concatenate([
-        silence(0.3), _speech(tmp_path, "did you see Alice", "en-gb+m3"), silence(0.6),
-        _speech(tmp_path, "yes Alice was in Leeds", "en-us+f1"), silence(0.3),
+        silence(0.3), espeak("did you see Alice", "en-gb+m3"), silence(0.6),
+        espeak("yes Alice was in Leeds", "en-us+f1"), silence(0.3),
     ]), SR)
     transcript = tmp_path / "p2.txt"
     transcript.write_text("I: did you see Alice\nP: yes Alice was in Leeds\n")

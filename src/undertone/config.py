@@ -187,9 +187,9 @@ def load_settings(
     ``profile`` is a shipped profile name or a path to a TOML file.
     """
     profile_path = _profile_path(profile)
-    merged = _read_toml(profile_path)
+    merged = read_toml(profile_path)
     if config_file is not None:
-        merged = _deep_merge(merged, _read_toml(Path(config_file)))
+        merged = _deep_merge(merged, read_toml(Path(config_file)))
     if overrides:
         merged = _deep_merge(merged, overrides)
     merged.setdefault("profile", profile_path.stem)
@@ -213,22 +213,23 @@ def _profile_path(profile: str) -> Path:
     return path
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
+    """A TOML file's table; every problem raises :class:`ConfigError` naming the file and ``what`` it is."""
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(path, "config file does not exist") from None
+        raise ConfigError(path, f"{what} does not exist") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(path, f"not valid TOML ({error})") from None
+        raise ConfigError(path, f"{what} is not valid TOML ({error})") from None
     except UnicodeDecodeError:  # tomllib decodes the bytes before parsing
-        raise ConfigError(path, "not UTF-8 text (save the file as UTF-8)") from None
+        raise ConfigError(path, f"{what} is not UTF-8 text (save the file as UTF-8)") from None
     except RecursionError:
-        raise ConfigError(path, "not valid TOML (nested too deeply)") from None
+        raise ConfigError(path, f"{what} is not valid TOML (nested too deeply)") from None
     except IsADirectoryError:
-        raise ConfigError(path, "is a folder, not a config file") from None
+        raise ConfigError(path, f"is a folder, not a {what}") from None
     except OSError as error:
-        raise ConfigError(path, f"cannot read config ({error.strerror})") from None
+        raise ConfigError(path, f"cannot read {what} ({error.strerror})") from None
 
 
 def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

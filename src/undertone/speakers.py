@@ -25,7 +25,6 @@ per person), where the channel is the stable name (who speaks first may differ):
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -143,17 +142,9 @@ def read_sidecar(path: Path) -> SpeakerNames | None:
     ``None`` when there is none. A malformed sidecar raises :class:`ConfigError` naming it."""
     if not path.exists():
         return None
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(path, f"speakers sidecar is not valid TOML ({error})") from None
-    except UnicodeDecodeError:  # tomllib decodes the bytes before parsing
-        raise ConfigError(path, "speakers sidecar is not UTF-8 text (save the file as UTF-8)") from None
-    except RecursionError:
-        raise ConfigError(path, "speakers sidecar is not valid TOML (nested too deeply)") from None
-    except OSError as error:
-        raise ConfigError(path, f"cannot read speakers sidecar ({error.strerror})") from None
+    from undertone.config import read_toml  # config imports this module for its [speakers] table
+
+    data = read_toml(path, "speakers sidecar")
     try:
         sidecar = _Sidecar.model_validate(data)
     except ValidationError as error:
