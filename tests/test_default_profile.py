@@ -87,9 +87,8 @@ def test_default_profile_runs_from_a_local_model_folder(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_prefect_flow_runs_the_default_profile_from_a_local_model_folder(tmp_path: Path):
+def test_prefect_flow_runs_the_default_profile_from_a_local_model_folder(tmp_path: Path, prefect_api: str):
     import torch
-    from prefect.testing.utilities import prefect_test_harness
 
     from flows.process_recording import process_recording
     from tiny_models import random_pipeline_folder, tiny_whisper_checkpoint
@@ -105,13 +104,14 @@ def test_prefect_flow_runs_the_default_profile_from_a_local_model_folder(tmp_pat
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny models: threads only add overhead on a busy machine
     try:
-        with prefect_test_harness():  # a throwaway local server and database, stopped on exit
-            written = process_recording(
-                _recording(tmp_path), out, profile="default", config=_config(tmp_path, models),
-                speakers=2, language="en",
-            )
+        outcome = process_recording(
+            _recording(tmp_path), out, profile="default", config=_config(tmp_path, models),
+            speakers=2, language="en", cache_dir=tmp_path / "cache",
+        )
     finally:
         torch.set_num_threads(threads)
+    written = outcome.written
+    assert outcome.status == "processed"
     names = {p.name for p in written}
     assert {"short interview.json", "short interview.txt", "short interview.html",
             "short interview.frames.csv"} <= names

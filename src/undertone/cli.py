@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,6 +23,12 @@ disable_telemetry()
 
 from undertone import __version__  # noqa: E402
 from undertone.errors import OutputError, TranscriptFileError, UndertoneError  # noqa: E402
+from undertone.progress import reporting_to  # noqa: E402
+
+if TYPE_CHECKING:
+    from undertone.config import Settings
+    from undertone.jobs import Outcome
+    from undertone.redact import Term
 
 app = typer.Typer(
     name="undertone",
@@ -45,6 +52,13 @@ class ChannelMode(str, Enum):
     auto = "auto"
     mixed = "mixed"
     split = "split"
+
+
+class Engine(str, Enum):
+    """``--engine``: how each recording is run."""
+
+    prefect = "prefect"
+    direct = "direct"
 
 
 @app.command()
@@ -84,16 +98,22 @@ def process(
             "[PLACE-1], ... in every output."
         ),
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            envvar="UNDERTONE_ENGINE",
+            help="'prefect': each recording runs as the process-recording flow (Prefect's embedded local "
+            "mode, or the server in PREFECT_API_URL), which caches transcription and diarisation so a "
+            "re-run after changing other settings, or after a crash, does not redo them; 'direct': plain "
+            "function calls, no cache, no Prefect start-up time (about 20 s on a small machine).",
+        ),
+    ] = Engine.prefect,
 ) -> None:
     """Process recordings: writes OUT/<stem>.json, .frames.csv and every chosen format for each."""
     from undertone.config import load_settings, option_overrides
-    from undertone.freshness import fingerprint, up_to_date
-    from undertone.outputs import output_paths, prepare_output_folder, write_outputs
-    from undertone.pipeline import process_file
+    from undertone.outputs import prepare_output_folder
     from undertone.redact import read_terms
-    from undertone.redact import redact as redact_names
     from undertone.render import parse_formats
-    from undertone.render.layout import layout_lines
 
     try:
         chosen_formats = parse_formats(formats)
@@ -105,9 +125,8 @@ def process(
         stderr.print("error: --transcript goes with exactly one recording")
         raise typer.Exit(EXIT_USAGE)
     try:
-        settings = load_settings(
-            profile, config, option_overrides(speakers, language, channels.value if channels else None)
-        )
+        overrides = option_overrides(speakers, language, channels.value if channels else None)
+        settings = load_settings(profile, config, overrides)
         if transcript is not None and not transcript.is_file():
             problem = "is a folder, not a transcript file" if transcript.is_dir() else "transcript file does not exist"
             raise TranscriptFileError(transcript, problem)
@@ -117,32 +136,21 @@ def process(
         stderr.print(f"error: {error}", markup=False)
         raise typer.Exit(error.exit_code) from None
 
+    if engine is Engine.prefect:
+        run_one = _prefect_runner(profile, config, transcript, speakers, language, channels, chosen_formats, redact, force)
+    else:
+        run_one = _direct_runner(settings, transcript, chosen_formats, redaction_terms, redact, force)
+
     exit_code = 0
     stems_written: dict[str, Path] = {}
     for path in audio:
         try:
             if path.stem in stems_written:  # outputs are named by stem: never overwrite a sibling's
                 raise OutputError(path, f"has the same name as {stems_written[path.stem]}; process it into another --out folder")
-            run_fingerprint = fingerprint(path, settings, [transcript, redact]) if path.is_file() else None
-            targets = output_paths(path.stem, out, chosen_formats)
-            if run_fingerprint and not force and up_to_date(targets[-1], run_fingerprint, targets[:-1]):
-                stems_written[path.stem] = path
-                stderr.print(f"up to date: {path} -> {targets[-1]} (same recording, settings and inputs; --force redoes it)", markup=False)
-                continue
-            with stderr.status(f"{path.name}: starting") as status:
-                result = process_file(
-                    path,
-                    settings,
-                    transcript,
-                    report=lambda stage, name=path.name: status.update(f"{name}: {stage}"),
-                )
-                document = redact_names(
-                    result.transcript, redaction_terms, lambda redacted: layout_lines(redacted, settings.render)
-                )
-                document.pipeline.fingerprint = run_fingerprint
-                written = write_outputs(
-                    document, out, settings.render, chosen_formats, frames=result.frames, audio=path
-                )
+            with stderr.status(f"{path.name}: starting") as status, reporting_to(
+                lambda stage, name=path.name: status.update(f"{name}: {stage}")
+            ):
+                outcome = run_one(path, out)
             stems_written[path.stem] = path
         except UndertoneError as error:
             stderr.print(f"error: {error}", markup=False)
@@ -156,13 +164,141 @@ def process(
             stderr.print(f"error: {path}: unexpected failure ({type(error).__name__}: {error})", markup=False)
             exit_code = exit_code or 1
             continue
+        if outcome.status == "up to date":
+            stderr.print(
+                f"up to date: {path} -> {outcome.written[0]} (same recording, settings and inputs; --force redoes it)",
+                markup=False,
+            )
+            continue
         stderr.print(
-            f"done: {path} -> {', '.join(str(p) for p in written)} "
-            f"({document.source.duration:.1f} s, {len(document.speakers)} speakers, "
-            f"{len(document.lines)} lines)",
+            f"done: {path} -> {', '.join(str(p) for p in outcome.written)} "
+            f"({outcome.duration:.1f} s, {len(outcome.speakers)} speakers, {outcome.lines} lines)",
             markup=False,
         )
     raise typer.Exit(exit_code)
+
+
+RunOne = Callable[[Path, Path], "Outcome"]
+
+
+def _direct_runner(
+    settings: Settings,
+    transcript: Path | None,
+    formats: list[str],
+    redaction_terms: list[Term],
+    redact: Path | None,
+    force: bool,
+) -> RunOne:
+    """Run one recording with plain library calls (``--engine direct``)."""
+    from undertone import jobs
+    from undertone.pipeline import process_file
+
+    def run(path: Path, out: Path) -> Outcome:
+        plan = jobs.plan(path, out, settings, formats, [transcript, redact], force)
+        if plan.up_to_date:
+            return jobs.already_done(plan)
+        analysis = process_file(path, settings, transcript)
+        return jobs.finish(plan, analysis, settings, formats, redaction_terms)
+
+    return run
+
+
+def _prefect_runner(
+    profile: str,
+    config: Path | None,
+    transcript: Path | None,
+    speakers: int | None,
+    language: str | None,
+    channels: ChannelMode | None,
+    formats: list[str],
+    redact: Path | None,
+    force: bool,
+) -> RunOne:
+    """Run one recording as the ``process-recording`` flow (``--engine prefect``)."""
+    from flows.console import quiet_prefect_console
+    from flows.process_recording import process_recording
+
+    quiet_prefect_console()  # one status line per recording, one error line per failure
+
+    def run(path: Path, out: Path) -> Outcome:
+        return process_recording(
+            path,
+            out,
+            profile=profile,
+            config=config,
+            transcript=transcript,
+            speakers=speakers,
+            language=language,
+            formats=formats,
+            channels=channels.value if channels else None,
+            redact=redact,
+            force=force,
+        )
+
+    return run
+
+
+@app.command()
+def serve(
+    inbox: Annotated[Path, typer.Option(help="Folder of recordings to watch (subfolders included).")],
+    outbox: Annotated[Path, typer.Option(help="Folder for the outputs, mirroring the inbox's subfolders.")],
+    cron: Annotated[
+        str | None, typer.Option(help="When to scan the inbox, as a cron line, e.g. '0 2 * * *' (02:00 daily).")
+    ] = None,
+    interval: Annotated[
+        float | None, typer.Option(min=1, help="Or: scan the inbox every this many seconds.")
+    ] = None,
+    profile: Annotated[str, typer.Option(help="Settings profile for every recording.")] = "default",
+    config: Annotated[Path | None, typer.Option(help="TOML file overriding the profile's settings.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Recordings processed at once.")] = 2,
+    formats: Annotated[str, typer.Option(help="Comma-separated output formats, or 'all'.")] = "all",
+    settle_seconds: Annotated[
+        float, typer.Option(min=0, help="Leave recordings changed this recently (still being copied in).")
+    ] = 60.0,
+) -> None:
+    """Serve the inbox flow on a schedule, and the one-recording flow on demand, until Ctrl-C.
+
+    Runs are scheduled by the Prefect server in PREFECT_API_URL (start one with 'prefect server
+    start'); trigger one recording with: prefect deployment run 'process-recording/manual'
+    --param audio=/path/P2.wav --param out=/path/out
+    """
+    from datetime import timedelta
+
+    from undertone.config import load_settings
+    from undertone.inbox import scan
+    from undertone.render import parse_formats
+
+    if (cron is None) == (interval is None):
+        stderr.print("error: give exactly one of --cron or --interval", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    if cron is not None and len(cron.split()) not in (5, 6):
+        stderr.print(f"error: --cron {cron!r}: expected five fields, e.g. '0 2 * * *'", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        chosen_formats = parse_formats(formats)
+    except ValueError as error:
+        stderr.print(f"error: --formats: {error}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    try:
+        load_settings(profile, config)  # a broken profile is reported now, not at 2 a.m.
+        scan(inbox, outbox, settle_seconds)
+    except UndertoneError as error:
+        stderr.print(f"error: {error}", markup=False)
+        raise typer.Exit(error.exit_code) from None
+
+    from flows.serve import serve as serve_flows
+
+    serve_flows(
+        inbox,
+        outbox,
+        cron=cron,
+        interval=timedelta(seconds=interval) if interval is not None else None,
+        profile=profile,
+        config=config,
+        concurrency=concurrency,
+        formats=chosen_formats,
+        settle_seconds=settle_seconds,
+    )
 
 
 @app.command()
@@ -306,3 +442,5 @@ def main(
     ] = False,
 ) -> None:
     """undertone: interview transcripts that keep how things were said."""
+from undertone.cli_correct import register as _register_correction_commands  # noqa: E402
+_register_correction_commands(app)

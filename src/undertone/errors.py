@@ -44,3 +44,17 @@ class OutputError(UndertoneError):
     """Outputs cannot be written (unwritable folder, full disk)."""
 
     exit_code = 7
+
+
+def is_transient(error: BaseException) -> bool:
+    """Might the same work succeed if simply tried again? Decides whether a stage is retried.
+
+    Yes for a dropped connection or timeout (fetching a model, a shared drive) and for running
+    out of GPU memory while another job holds it. Never for a problem with the input
+    (an :class:`UndertoneError`): a bad recording stays bad however often it is read.
+    """
+    if isinstance(error, UndertoneError):
+        return False
+    if isinstance(error, (ConnectionError, TimeoutError)):
+        return True
+    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()  # torch's CUDA OOM

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from undertone import __version__
+from undertone import __version__, progress
 from undertone.align import (
     OverlapSpan,
     TurnSpan,
@@ -302,9 +302,10 @@ def process_file(
     audio_path: Path,
     settings: Settings,
     transcript_path: Path | None = None,
-    report: Report = lambda stage: None,
+    report: Report = progress.report,
 ) -> Analysis:
-    """Run every stage on one recording; ``report`` is told each stage as it starts."""
+    """Run every stage on one recording; ``report`` is told each stage as it starts (by
+    default, the listener of :mod:`undertone.progress`)."""
     from undertone.transcribe.known import parse_transcript
 
     names = read_speaker_names(audio_path)  # a malformed sidecar stops before any work

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 
 from pyannote.core import Annotation
 
+# Bump when a change to this stage's code changes the turns it returns for the same audio and
+# settings: cached diarisations (keyed on it, see undertone.stage_cache) are then redone.
+STAGE_VERSION = "1"
+
 
 @dataclass
 class Diarization:

@@ -21,7 +21,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 from urllib.parse import quote
 
 import numpy as np
@@ -29,7 +29,7 @@ import numpy as np
 from undertone.cite import citation_label
 from undertone.config import RenderSettings
 from undertone.frames import Frames
-from undertone.model import Annotation, Line, Overlap, Pause, Transcript, Turn, Word
+from undertone.model import Annotation, AnnotationKind, Line, Overlap, Pause, Transcript, Turn, Word
 from undertone.render import notation
 from undertone.render.layout import overlapped_words, pause_mark
 from undertone.render.notation import Decoration
@@ -90,14 +90,38 @@ CLOSING_KIND = {"]": "overlap", "=": "latch"} | {
 _STAMP = re.compile(r"\[\d{2}:\d{2}:\d{2}\] ")
 
 
-def render_html(transcript: Transcript, settings: RenderSettings, context: RenderContext) -> str:
-    """The review page as one self-contained HTML document."""
-    page = _Page(transcript, settings, context)
+STATIC_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; media-src 'self' file: data: blob:; img-src data:"
+# Served by the review server: audio and edits from that server only, nothing else.
+EDITING_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; media-src 'self'; connect-src 'self'; img-src data:"
+
+
+@dataclass(frozen=True)
+class Editing:
+    """Editing turned on: the page is served by ``undertone review`` (see undertone.correct.server).
+
+    ``api`` is the server's address for this transcript's edits, ``media`` its recording's;
+    ``applied`` is how many journal edits the shown version already includes (later ones are
+    shown as pending), ``version`` its version id (None: the machine version).
+    """
+
+    api: str
+    media: str | None
+    media_problem: str | None = None
+    applied: int = 0
+    version: str | None = None
+
+
+def render_html(
+    transcript: Transcript, settings: RenderSettings, context: RenderContext, editing: Editing | None = None
+) -> str:
+    """The review page as one self-contained HTML document (with ``editing``: the review server's page)."""
+    page = _Page(transcript, settings, context, editing)
     lines = page.transcript_html()  # first: it finds the kinds of marks the page shows
     document = _TEMPLATE.format(
+        csp=EDITING_CSP if editing else STATIC_CSP,
         title=page.esc(f"{page.file_name} · undertone review"),
         version=page.esc(transcript.pipeline.version),
-        css=_asset("review.css"),
+        css=_asset("review.css") + (_asset("edit.css") if editing else ""),
         header=page.header(),
         controls=page.controls(),
         body_class=" ".join(page.body_classes),
@@ -105,7 +129,7 @@ def render_html(transcript: Transcript, settings: RenderSettings, context: Rende
         columns=max((len(line.text) for line in transcript.lines), default=1),
         citation_panel=_CITATION_PANEL,
         data=_script_json(page.data()),
-        js=_asset("review.js"),
+        js=_asset("review.js") + (_asset("edit.js") if editing else ""),
     )
     # Pure ASCII on disk whatever the words are: characters outside ASCII become character
     # references (the inlined CSS, JS and JSON are ASCII already), so no viewer can mis-decode.
@@ -159,15 +183,25 @@ class _Piece:
 
 
 class _Page:
-    def __init__(self, transcript: Transcript, settings: RenderSettings, context: RenderContext) -> None:
+    def __init__(
+        self, transcript: Transcript, settings: RenderSettings, context: RenderContext, editing: Editing | None = None
+    ) -> None:
         self.transcript = transcript
         self.settings = settings
         self.context = context
+        self.editing = editing
         self.ascii = settings.ascii
         self.file_name = transcript.source.path.replace("\\", "/").rsplit("/", 1)[-1]
         self.label = citation_label(transcript)
         self.speaker_class = {s.id: f"s{i % PALETTE_SIZE}" for i, s in enumerate(transcript.speakers)}
         self.body_classes: list[str] = [] if context.frames is not None else ["no-contours"]
+        if editing is not None:
+            from undertone.correct.attention import attention
+
+            self.body_classes.append("editing")
+            self.attention = attention(transcript)
+        # Corrected versions carry their version id (undertone.correct.apply): citations name it.
+        self.version = (getattr(transcript, "correction", None) or {}).get("version")
         self.notices: list[str] = []
         self.media = self._media()
         # The notation level the lines were laid out at is the document's own (its settings),
@@ -351,7 +385,28 @@ class _Page:
                 {"n": line.n, "text": self.text(line.text), "speaker": line.speaker, "start": line.start, "end": line.end}
                 for line in self.transcript.lines
             ],
+            "version": self.version,
+            "editing": None if self.editing is None else self._editing_data(),
         }
+
+    def _editing_data(self) -> dict:
+        assert self.editing is not None
+        correction = getattr(self.transcript, "correction", None) or {}
+        return {
+            "api": self.editing.api,
+            "applied": self.editing.applied,
+            "version": self.editing.version,
+            "checked": bool(correction.get("checked")),
+            "kinds": list(get_args(AnnotationKind)),
+            "annotations": [
+                {"kind": a.kind, "first": self._word_id(a.first_word), "last": self._word_id(a.last_word),
+                 "added": getattr(a, "source", None) == "reviewer"}
+                for a in self.transcript.annotations
+            ],
+        }
+
+    def _word_id(self, index: int) -> str:
+        return str(getattr(self.transcript.words[index], "id", None) or f"w{index}")
 
     # -- parsing a printed line back into its words and marks ----------------------------
 
@@ -410,7 +465,18 @@ class _Page:
         for symbol in decoration.closing:
             pieces.append(self._symbol(symbol, CLOSING_KIND, word, at_start=False))
         inner = "".join(self._piece_html(piece) for piece in pieces)
-        return f'<span class="w t" data-i="{word.i}" data-start="{_t(word.start)}" data-end="{_t(word.end)}">{inner}</span>'
+        extra = ""
+        if self.editing is not None:
+            word_id = getattr(word, "id", None) or f"w{word.i}"
+            flag = self.attention.get(word.i)
+            extra = f' data-id="{html.escape(str(word_id), quote=True)}"'
+            if word.confidence is not None:
+                extra += f' data-conf="{word.confidence:.2f}"'
+            if flag:
+                extra += f' data-attn="{flag}"'
+            if getattr(word, "timing", None) == "interpolated":
+                extra += ' data-timing="interpolated"'
+        return f'<span class="w t" data-i="{word.i}"{extra} data-start="{_t(word.start)}" data-end="{_t(word.end)}">{inner}</span>'
 
     def _symbol(self, symbol: str, kinds: dict[str, str], word: Word, at_start: bool) -> _Piece:
         kind = kinds.get(symbol)
@@ -532,6 +598,12 @@ class _Page:
     # -- the recording ---------------------------------------------------------------------
 
     def _media(self) -> str | None:
+        if self.editing is not None:
+            if self.editing.media is None:
+                self.notices.append(
+                    "The recording cannot be played: " + html.escape(self.editing.media_problem or "not found")
+                )
+            return self.editing.media
         audio = self.context.audio
         if audio is None:
             self.notices.append(
@@ -631,7 +703,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; media-src 'self' file: data: blob:; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="referrer" content="no-referrer">
 <meta name="generator" content="undertone {version}">
 <title>{title}</title>

@@ -282,9 +282,10 @@
     return pad2(hours) + ":" + pad2(minutes) + ":" + pad2(Math.floor(rest / 10)) + "." + (rest % 10);
   }
 
+  /* A corrected version's citation names its version (its line numbers are its own). */
   function citationText(first, last) {
     var numbers = first === last ? "Line " + first : "Lines " + first + data.dash + last;
-    return "(" + data.label + ", " + numbers + ")";
+    return "(" + data.label + ", " + numbers + (data.version ? ", version " + data.version : "") + ")";
   }
 
   /* The lines as numbered in the .txt: the number right-aligned in five columns, two spaces. */

@@ -1,0 +1,189 @@
+"""The Prefect flows with real components: a local Prefect server (SQLite), the offline profile.
+
+Caching and resume: a second run of an unchanged recording skips transcription and diarisation;
+a change to annotation settings re-runs only analysis and writing; a run that crashed half-way
+resumes from what finished. Retries happen for transient failures only. The inbox flow mirrors
+folders, isolates a bad recording, publishes its table, and does no work the second time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from synth import espeak, silence
+from undertone import pipeline
+from undertone.errors import AudioError
+
+SR = 16_000
+pytestmark = pytest.mark.slow
+
+
+def _interview(path: Path, question: str = "How was your week?", answer: str = "It was hard, but better.") -> Path:
+    signal = np.concatenate([silence(0.3), espeak(question, "en-us"), silence(0.6), espeak(answer, "en-gb+f3"), silence(0.3)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, signal, SR)
+    return path
+
+
+class Calls:
+    """Counts how often each stage's library function really runs (not answered from the cache)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.counts = {"transcribe": 0, "diarize": 0, "analyse": 0}
+        for name, attribute in [("transcribe", "transcribe_audio"), ("diarize", "diarize_audio"), ("analyse", "build_transcript")]:
+            monkeypatch.setattr(pipeline, attribute, self._counting(name, getattr(pipeline, attribute)))
+
+    def _counting(self, name, function):
+        def counted(*args, **kwargs):
+            self.counts[name] += 1
+            return function(*args, **kwargs)
+
+        return counted
+
+    def take(self) -> dict[str, int]:
+        counts, self.counts = self.counts, dict.fromkeys(self.counts, 0)
+        return counts
+
+
+def _marks_config(tmp_path: Path, loud_db: float) -> Path:
+    config = tmp_path / f"marks-{loud_db}.toml"
+    config.write_text(f"[marks]\nloud_db = {loud_db}\n")
+    return config
+
+
+def test_stages_are_cached_and_only_what_changed_reruns(tmp_path: Path, prefect_api: str, monkeypatch: pytest.MonkeyPatch):
+    from flows.process_recording import process_recording
+
+    audio = _interview(tmp_path / "P2 interview.wav")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    calls = Calls(monkeypatch)
+
+    first = process_recording(audio, out, "offline", _marks_config(tmp_path, 6.0), cache_dir=cache)
+    assert first.status == "processed"
+    assert calls.take() == {"transcribe": 1, "diarize": 1, "analyse": 1}
+    assert {p.name for p in first.written} >= {"P2 interview.json", "P2 interview.txt", "P2 interview.html"}
+    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["diarization", "transcription"]
+
+    unchanged = process_recording(audio, out, "offline", _marks_config(tmp_path, 6.0), cache_dir=cache)
+    assert unchanged.status == "up to date"
+    assert calls.take() == {"transcribe": 0, "diarize": 0, "analyse": 0}
+
+    # Only an annotation setting changed: analysis and writing re-run, the models do not.
+    annotated = process_recording(audio, out, "offline", _marks_config(tmp_path, 9.0), cache_dir=cache)
+    assert annotated.status == "processed"
+    assert calls.take() == {"transcribe": 0, "diarize": 0, "analyse": 1}
+    document = json.loads((out / "P2 interview.json").read_text())
+    assert document["pipeline"]["config"]["marks"]["loud_db"] == 9.0
+    assert [w["text"] for w in document["words"]] == [
+        w["text"] for w in json.loads(next((out / "previous").iterdir()).joinpath("P2 interview.json").read_text())["words"]
+    ]
+
+    # Forcing a rewrite of the same inputs reuses the cache; a diarisation setting re-runs diarisation only.
+    process_recording(audio, out, "offline", _marks_config(tmp_path, 9.0), cache_dir=cache, force=True)
+    assert calls.take() == {"transcribe": 0, "diarize": 0, "analyse": 1}
+    process_recording(audio, out, "offline", _marks_config(tmp_path, 9.0), speakers=2, cache_dir=cache)
+    assert calls.take() == {"transcribe": 0, "diarize": 1, "analyse": 1}
+
+
+def test_a_run_that_crashed_half_way_resumes_from_what_finished(tmp_path: Path, prefect_api: str, monkeypatch: pytest.MonkeyPatch):
+    from flows.process_recording import process_recording
+
+    audio = _interview(tmp_path / "P3.wav")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    calls = Calls(monkeypatch)
+    counted_analysis = pipeline.build_transcript
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(pipeline, "build_transcript", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        process_recording(audio, out, "offline", cache_dir=cache)
+    assert not (out / "P3.json").exists()
+    assert calls.take()["transcribe"] == 1
+
+    monkeypatch.setattr(pipeline, "build_transcript", counted_analysis)
+    resumed = process_recording(audio, out, "offline", cache_dir=cache)
+    assert resumed.status == "processed" and (out / "P3.json").is_file()
+    assert calls.take() == {"transcribe": 0, "diarize": 0, "analyse": 1}
+
+
+def test_transient_failures_are_retried_and_bad_input_is_not(tmp_path: Path, prefect_api: str, monkeypatch: pytest.MonkeyPatch):
+    from flows import tasks
+    from flows.process_recording import process_recording
+
+    monkeypatch.setattr(tasks, "transcribe", tasks.transcribe.with_options(retry_delay_seconds=0))
+    audio = _interview(tmp_path / "P4.wav")
+    real = pipeline.transcribe_audio
+    attempts: list[str] = []
+
+    def flaky(*args, **kwargs):
+        attempts.append("try")
+        if len(attempts) == 1:
+            raise TimeoutError("model server did not answer")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "transcribe_audio", flaky)
+    assert process_recording(audio, tmp_path / "out", "offline", cache_dir=tmp_path / "cache").status == "processed"
+    assert len(attempts) == 2
+
+    attempts.clear()
+
+    def bad_input(*args, **kwargs):
+        attempts.append("try")
+        raise AudioError(audio, "not a recording we can read")
+
+    monkeypatch.setattr(pipeline, "transcribe_audio", bad_input)
+    with pytest.raises(AudioError, match="not a recording we can read"):
+        process_recording(audio, tmp_path / "out2", "offline", cache_dir=tmp_path / "cache2")
+    assert len(attempts) == 1
+
+
+def test_inbox_mirrors_folders_isolates_a_bad_recording_and_reports_a_table(tmp_path: Path, prefect_api: str, monkeypatch: pytest.MonkeyPatch):
+    from prefect.artifacts import Artifact
+
+    from flows.process_inbox import ARTIFACT_KEY, process_inbox
+
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    _interview(inbox / "site-a" / "P1.wav")
+    _interview(inbox / "site-b" / "P2.wav", "Tell me more.", "I would rather not.")
+    (inbox / "site-b" / "broken.wav").write_text("this is not audio")
+    calls = Calls(monkeypatch)
+
+    state = process_inbox(inbox, outbox, "offline", settle_seconds=0, cache_dir=tmp_path / "cache", return_state=True)
+    assert state.is_failed() and "1 of 3 recordings failed" in state.message
+    artifact = Artifact.get(ARTIFACT_KEY)  # the latest version of the table
+    assert artifact is not None and artifact.flow_run_id == state.state_details.flow_run_id
+    rows = {row["recording"]: row for row in json.loads(artifact.data)}
+    assert rows["site-a/P1.wav"]["status"] == "processed"
+    assert rows["site-b/P2.wav"]["status"] == "processed"
+    assert rows["site-b/broken.wav"]["status"].startswith("failed: ") and "broken.wav" in rows["site-b/broken.wav"]["status"]
+    assert (outbox / "site-a" / "P1.json").is_file() and (outbox / "site-b" / "P2.txt").is_file()
+    assert not list(outbox.glob("site-b/broken.*"))
+    assert (inbox / "site-b" / "broken.wav").is_file()  # nothing moved
+    assert rows["site-a/P1.wav"]["duration"].startswith("0:0")
+    assert "P1.html" in rows["site-a/P1.wav"]["outputs"]
+    assert rows["site-a/P1.wav"]["speakers"]
+    assert calls.take()["transcribe"] == 2
+
+    before = {p: p.stat().st_mtime_ns for p in outbox.rglob("*") if p.is_file()}
+    (inbox / "site-b" / "broken.wav").unlink()
+    again = process_inbox(inbox, outbox, "offline", settle_seconds=0, cache_dir=tmp_path / "cache")
+    assert {row["status"] for row in again} == {"up to date"}
+    assert calls.take() == {"transcribe": 0, "diarize": 0, "analyse": 0}
+    assert {p: p.stat().st_mtime_ns for p in outbox.rglob("*") if p.is_file()} == before
+
+
+def test_inbox_leaves_a_recording_that_is_still_being_copied(tmp_path: Path, prefect_api: str):
+    from flows.process_inbox import process_inbox
+
+    inbox = tmp_path / "inbox"
+    _interview(inbox / "fresh.wav")
+    rows = process_inbox(inbox, tmp_path / "outbox", "offline", settle_seconds=3600, cache_dir=tmp_path / "cache")
+    assert [row["status"].split(":")[0] for row in rows] == ["waiting"]
+    assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").iterdir())
