@@ -187,3 +187,35 @@ def test_inbox_leaves_a_recording_that_is_still_being_copied(tmp_path: Path, pre
     rows = process_inbox(inbox, tmp_path / "outbox", "offline", settle_seconds=3600, cache_dir=tmp_path / "cache")
     assert [row["status"].split(":")[0] for row in rows] == ["waiting"]
     assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").iterdir())
+
+
+def test_command_line_runs_each_recording_as_the_flow_with_one_line_per_failure(
+    tmp_path: Path, prefect_api: str, monkeypatch: pytest.MonkeyPatch
+):
+    from typer.testing import CliRunner
+
+    from undertone.cli import app
+
+    monkeypatch.setenv("UNDERTONE_ENGINE", "prefect")
+    monkeypatch.setenv("UNDERTONE_CACHE_DIR", str(tmp_path / "cache"))
+    good = _interview(tmp_path / "P5.wav")
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    out = tmp_path / "out"
+    calls = Calls(monkeypatch)
+    runner = CliRunner()
+
+    result = runner.invoke(app, ["process", str(good), str(bad), "--out", str(out), "--profile", "offline"])
+    assert result.exit_code == AudioError.exit_code, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith(f"done: {good} -> {out / 'P5.json'}")
+    assert lines[1] == f"error: {bad}: not a readable audio file (no audio stream found)"
+    assert len(lines) == 2  # no Prefect logs or tracebacks on the terminal
+    assert calls.take()["transcribe"] == 1
+    assert (tmp_path / "cache").is_dir()
+
+    again = runner.invoke(app, ["process", str(good), "--out", str(out), "--profile", "offline"])
+    assert again.exit_code == 0 and again.output.startswith("up to date: ")
+    forced = runner.invoke(app, ["process", str(good), "--out", str(out), "--profile", "offline", "--force"])
+    assert forced.exit_code == 0 and forced.output.startswith("done: ")
+    assert calls.take() == {"transcribe": 0, "diarize": 0, "analyse": 1}  # the models' results came from the cache

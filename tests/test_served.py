@@ -116,3 +116,58 @@ def test_serve_refuses_a_missing_inbox_and_a_bad_schedule_before_serving(tmp_pat
     assert both.exit_code == 2 and "exactly one of --cron or --interval" in both.output
     bad = runner.invoke(app, ["serve", "--inbox", str(tmp_path / "in"), "--outbox", str(tmp_path / "o"), "--cron", "daily"])
     assert bad.exit_code == 2 and "expected five fields" in bad.output
+
+
+@pytest.mark.slow
+def test_prefect_yaml_deploys_to_a_work_pool_and_a_worker_runs_it(tmp_path: Path, prefect_api: str, repo: Path):
+    """``prefect deploy --all`` with the shipped prefect.yaml, then a process worker runs a manual trigger."""
+    environment = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_api,
+        "UNDERTONE_CACHE_DIR": str(tmp_path / "cache"),
+        "UNDERTONE_INBOX": str(tmp_path / "inbox"),
+        "UNDERTONE_OUTBOX": str(tmp_path / "outbox"),
+    }
+    prefect = prefect_command()
+
+    def run(*arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([*prefect, *arguments], cwd=repo, env=environment, capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0, f"prefect {' '.join(arguments)}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        return done
+
+    run("work-pool", "create", "undertone", "--type", "process", "--overwrite")
+    run("--no-prompt", "deploy", "--all")
+
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        inbox = client.read_deployment_by_name("process-inbox/inbox")
+        manual = client.read_deployment_by_name("process-recording/manual")
+    assert inbox.work_pool_name == manual.work_pool_name == "undertone"
+    assert inbox.parameters["inbox"] == str(tmp_path / "inbox")
+    assert [s.schedule.cron for s in inbox.schedules] == ["0 2 * * *"]
+
+    from prefect.deployments import run_deployment
+
+    audio = _recording(tmp_path / "recordings" / "P7.wav", "We can stop whenever you like.")
+    out = tmp_path / "out"
+    log = open(tmp_path / "worker.log", "wb")
+    worker = subprocess.Popen(
+        [*prefect, "worker", "start", "--pool", "undertone"], cwd=tmp_path, env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        flow_run = run_deployment(
+            "process-recording/manual",
+            parameters={"audio": str(audio), "out": str(out), "profile": "offline"},
+            timeout=600,
+            poll_interval=2,
+        )
+        assert flow_run.state.is_completed(), (flow_run.state, (tmp_path / "worker.log").read_text()[-3000:])
+    finally:
+        worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+    assert (out / "P7.json").is_file() and (out / "P7.txt").is_file()
