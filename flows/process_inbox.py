@@ -5,16 +5,21 @@ settings and inputs) and recordings still being copied in, processes the rest wi
 ``process-recording`` flow (at most ``concurrency`` at once; one failure does not stop the
 others), and publishes a table artifact of what happened. Recordings are never moved.
 A scheduled run over an unchanged inbox therefore does no work beyond hashing the files.
+
+Recordings run in threads of this process by default. With ``UNDERTONE_DASK_ADDRESS`` set (or
+through :func:`on_dask`), they run on a Dask cluster instead (``pip install "undertone[dask]"``),
+each recording's flow in a Dask worker process.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Prefect validates the parameters from these
+# annotations, also in other processes (Dask workers) where string annotations cannot be resolved.
 import flows  # noqa: F401  (telemetry off, Prefect's local-server timeout) before Prefect loads
 
+import os
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import Flow, flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
@@ -26,6 +31,7 @@ from undertone.config import load_settings
 from undertone.inbox import InboxRecording, scan
 
 ARTIFACT_KEY = "undertone-inbox"
+DASK_ADDRESS_ENV = "UNDERTONE_DASK_ADDRESS"
 
 
 @task(name="process-one", cache_policy=NO_CACHE)
@@ -101,6 +107,14 @@ def process_inbox(
     return Completed(data=rows)
 
 
+def on_dask(address: str | None = None) -> Flow[..., State[list[dict[str, Any]]]]:
+    """The inbox flow with its recordings spread over the Dask cluster at ``address``
+    (a scheduler such as ``tcp://10.0.0.5:8786``; None starts a local cluster for the run)."""
+    from prefect_dask import DaskTaskRunner
+
+    return process_inbox.with_options(task_runner=DaskTaskRunner(address=address))
+
+
 def _row(recording: InboxRecording, status: str, outcome: jobs.Outcome | None = None) -> dict[str, Any]:
     """One line of the artifact table: what a person checking the night's run wants to see."""
     duration = outcome.duration if outcome else None
@@ -112,6 +126,10 @@ def _row(recording: InboxRecording, status: str, outcome: jobs.Outcome | None = 
         "status": status,
         "outputs": " ".join(p.resolve().as_uri() for p in sorted(outputs)),
     }
+
+
+if os.environ.get(DASK_ADDRESS_ENV):  # a worker or `undertone serve` started for a Dask cluster
+    process_inbox = on_dask(os.environ[DASK_ADDRESS_ENV])
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ Run it without a server (Prefect's embedded local mode)::
     python flows/process_recording.py AUDIO --out DIR
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Prefect validates the parameters from these
+# annotations, also in other processes (Dask workers) where string annotations cannot be resolved.
 import flows  # noqa: F401  (telemetry off, Prefect's local-server timeout) before Prefect loads
 
 from pathlib import Path

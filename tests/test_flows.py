@@ -219,3 +219,19 @@ def test_command_line_runs_each_recording_as_the_flow_with_one_line_per_failure(
     forced = runner.invoke(app, ["process", str(good), "--out", str(out), "--profile", "offline", "--force"])
     assert forced.exit_code == 0 and forced.output.startswith("done: ")
     assert calls.take() == {"transcribe": 0, "diarize": 0, "analyse": 1}  # the models' results came from the cache
+
+
+def test_inbox_on_a_dask_cluster_runs_recordings_in_worker_processes(tmp_path: Path, prefect_api: str):
+    from distributed import LocalCluster
+
+    from flows.process_inbox import on_dask
+
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    _interview(inbox / "P1.wav")
+    _interview(inbox / "P2.wav", "And after that?", "We moved away.")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        rows = on_dask(cluster.scheduler_address)(inbox, outbox, "offline", settle_seconds=0, cache_dir=tmp_path / "cache")
+        prefixes = list(cluster.scheduler.task_prefixes)
+    assert [row["status"] for row in rows] == ["processed", "processed"]
+    assert (outbox / "P1.json").is_file() and (outbox / "P2.json").is_file()
+    assert prefixes == ["process_one"]  # the recordings ran as Dask tasks, in the workers' processes
