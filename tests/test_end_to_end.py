@@ -142,13 +142,13 @@ def test_recognised_sample_finds_words_and_separates_speakers(recognised):
     assert "offline profile" in text  # the lower accuracy is stated in the header
 
 
-def test_prefect_flow_runs_the_sample_locally(tmp_path: Path):
-    from prefect.testing.utilities import prefect_test_harness
-
+def test_prefect_flow_runs_the_sample_locally(tmp_path: Path, prefect_api: str):
     from flows.process_recording import process_recording
 
-    with prefect_test_harness():  # a throwaway local server and database, stopped on exit
-        written = process_recording(AUDIO, tmp_path / "out", profile="offline", transcript=TRANSCRIPT)
+    outcome = process_recording(
+        AUDIO, tmp_path / "out", profile="offline", transcript=TRANSCRIPT, cache_dir=tmp_path / "cache"
+    )
+    written = outcome.written
     assert {"interview.frames.csv", "interview.json", "interview.txt", "interview.html"} <= {p.name for p in written}
     document, _ = _check_outputs(tmp_path / "out")
     _long_pause_measured(document)

@@ -147,14 +147,11 @@ def test_default_profile_from_a_model_folder_sends_nothing(no_egress: EgressGuar
 
 
 @pytest.mark.slow
-def test_prefect_flow_sends_nothing_beyond_its_local_server(no_egress: EgressGuard, tmp_path: Path):
-    from prefect.testing.utilities import prefect_test_harness
-
+def test_prefect_flow_sends_nothing_beyond_its_local_server(prefect_api: str, no_egress: EgressGuard, tmp_path: Path):
     from flows.process_recording import process_recording
 
-    with prefect_test_harness():
-        written = process_recording(
-            SAMPLE_AUDIO / "interview.wav", tmp_path, profile="offline",
-            transcript=SAMPLE_AUDIO / "interview.transcript.txt", formats=["txt"],
-        )
-    assert {p.name for p in written} >= {"interview.json", "interview.txt"}
+    outcome = process_recording(
+        SAMPLE_AUDIO / "interview.wav", tmp_path, profile="offline",
+        transcript=SAMPLE_AUDIO / "interview.transcript.txt", formats=["txt"], cache_dir=tmp_path / "cache",
+    )
+    assert {p.name for p in outcome.written} >= {"interview.json", "interview.txt"}

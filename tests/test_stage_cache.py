@@ -115,3 +115,31 @@ def test_inbox_that_is_missing_or_a_file_is_one_clear_error(tmp_path: Path):
     (tmp_path / "in").mkdir()
     with pytest.raises(InboxError, match="outbox is not a folder"):
         scan(tmp_path / "in", tmp_path / "file")
+
+
+def test_prefect_analytics_stay_off_even_when_the_user_turned_them_on(monkeypatch: pytest.MonkeyPatch):
+    """Outside CI (where Prefect switches its SDK analytics off by itself), with DO_NOT_TRACK=0."""
+    from prefect._internal.analytics.ci_detection import CI_ENV_VARS
+    from prefect._internal.analytics.enabled import is_telemetry_enabled
+
+    import flows
+    from undertone.privacy import disable_telemetry
+
+    for name in CI_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DO_NOT_TRACK", "0")
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "true")
+    assert flows.__name__ == "flows"
+    disable_telemetry()  # what importing flows, or the command line, does before any run
+    assert not is_telemetry_enabled()
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+
+
+def test_a_plan_always_includes_the_json_document(tmp_path: Path):
+    from undertone.jobs import plan
+
+    audio = tmp_path / "P1.wav"
+    audio.write_bytes(b"RIFF")
+    chosen = plan(audio, tmp_path / "out", _settings(), ["txt"])
+    assert [p.name for p in chosen.targets] == ["P1.txt", "P1.frames.csv", "P1.json"]
+    assert chosen.fingerprint and not chosen.up_to_date

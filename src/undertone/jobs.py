@@ -20,6 +20,7 @@ from undertone.outputs import output_paths, write_outputs
 from undertone.pipeline import Analysis
 from undertone.redact import Term
 from undertone.redact import redact as redact_names
+from undertone.render import parse_formats
 from undertone.render.layout import layout_lines
 
 Status = Literal["processed", "up to date"]
@@ -63,7 +64,9 @@ def plan(
     """Fingerprint the recording with everything its result depends on; compare with its outputs.
 
     ``inputs`` are the other files the result depends on (a known transcript, a redaction list).
+    ``formats`` as for :func:`undertone.render.parse_formats` (the JSON is always among them).
     """
+    formats = parse_formats(formats)
     run_fingerprint = fingerprint(audio, settings, inputs) if audio.is_file() else None
     targets = output_paths(audio.stem, out_dir, formats)
     done = bool(run_fingerprint) and not force and up_to_date(targets[-1], run_fingerprint, targets[:-1])
@@ -80,7 +83,7 @@ def finish(
     """Redact (if asked), stamp the fingerprint and write every output atomically."""
     document = redact_names(analysis.transcript, redaction or [], lambda redacted: layout_lines(redacted, settings.render))
     document.pipeline.fingerprint = plan.fingerprint
-    written = write_outputs(document, plan.out_dir, settings.render, formats, frames=analysis.frames, audio=plan.audio)
+    written = write_outputs(document, plan.out_dir, settings.render, parse_formats(formats), frames=analysis.frames, audio=plan.audio)
     return Outcome(
         audio=plan.audio,
         status="processed",

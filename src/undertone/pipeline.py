@@ -181,10 +181,10 @@ def build_transcript(
     intensity = intensity_track(audio.mono, SAMPLE_RATE)
     starts = np.array([w.start for w in recognized], dtype=np.float64)
     ends = np.array([max(w.end, w.start) for w in recognized], dtype=np.float64)
-    frame_speaker = _frame_speakers(len(intensity.times), starts, ends, speakers)
+    frame_speaker = frame_speakers(len(intensity.times), starts, ends, speakers)
 
     # Silences are measured on 10 ms frames, against each speaker's own speech level.
-    thresholds = _silence_thresholds(intensity, frame_speaker, set(speakers), settings)
+    thresholds = silence_thresholds(intensity, frame_speaker, set(speakers), settings)
     edges = intensity_track(audio.mono, SAMPLE_RATE, window_blocks=1)
     silences = measure_silences(starts, ends, speakers, edges, thresholds, settings.pauses)
     starts, ends = snap_word_edges(starts, ends, silences)
@@ -195,13 +195,13 @@ def build_transcript(
     else:
         overlap_spans = overlaps_from_turns(turn_spans)
     # Speaker levels from the measured word edges; overlaps would mix two voices.
-    own_speech = _frame_speakers(len(intensity.times), starts, ends, speakers)
+    own_speech = frame_speakers(len(intensity.times), starts, ends, speakers)
     own_speech_all = own_speech.copy()
-    own_speech[_overlap_mask(intensity.times, overlap_spans)] = ""
+    own_speech[overlap_mask(intensity.times, overlap_spans)] = ""
     pitch, _ = speaker_pitch(
         audio.mono,
         SAMPLE_RATE,
-        _spans_by_speaker(turn_spans),
+        spans_by_speaker(turn_spans),
         len(intensity.times),
         settings.prosody.pitch_floor_hz,
         settings.prosody.pitch_ceiling_hz,
@@ -293,7 +293,7 @@ def build_transcript(
         times=intensity.times,
         f0_hz=pitch.values,
         intensity_db=intensity.values,
-        speaker=_frame_labels(own_speech_all, intensity.times, overlap_spans),
+        speaker=frame_labels(own_speech_all, intensity.times, overlap_spans),
     )
     return Analysis(transcript, frames)
 
@@ -347,9 +347,10 @@ def _speaker_of_each_word(
     return [label_to_id[label] if label else first for label in labels], label_to_id
 
 
-def _silence_thresholds(
+def silence_thresholds(
     intensity: Track, frame_speaker: np.ndarray, speakers: set[str], settings: Settings
 ) -> dict[str, float]:
+    """Per speaker, the level below which a frame counts as silence: relative to their own speech."""
     floor = noise_floor_db(intensity)
     thresholds = {}
     for sid in speakers:
@@ -396,7 +397,7 @@ def _notes(recognition: Recognition, diarization: Diarization | None) -> list[st
     return notes
 
 
-def _frame_speakers(n_frames: int, starts: np.ndarray, ends: np.ndarray, speakers: list[str]) -> np.ndarray:
+def frame_speakers(n_frames: int, starts: np.ndarray, ends: np.ndarray, speakers: list[str]) -> np.ndarray:
     """For each 10 ms frame, the speaker whose word covers it ('' where nobody speaks)."""
     owner = np.full(n_frames, "", dtype=object)
     first = np.clip(np.round(starts / FRAME_HOP_S).astype(int), 0, n_frames)
@@ -406,7 +407,7 @@ def _frame_speakers(n_frames: int, starts: np.ndarray, ends: np.ndarray, speaker
     return owner
 
 
-def _frame_labels(owner: np.ndarray, times: np.ndarray, overlaps: list[OverlapSpan]) -> np.ndarray:
+def frame_labels(owner: np.ndarray, times: np.ndarray, overlaps: list[OverlapSpan]) -> np.ndarray:
     """Each frame's speaker for the frames table; ``S1+S2`` where two people speak."""
     labels = owner.copy()
     for overlap in overlaps:
@@ -414,14 +415,16 @@ def _frame_labels(owner: np.ndarray, times: np.ndarray, overlaps: list[OverlapSp
     return labels
 
 
-def _overlap_mask(times: np.ndarray, overlaps: list[OverlapSpan]) -> np.ndarray:
+def overlap_mask(times: np.ndarray, overlaps: list[OverlapSpan]) -> np.ndarray:
+    """Frames where two people speak at once: left out of each speaker's own levels."""
     mask = np.zeros(len(times), dtype=bool)
     for overlap in overlaps:
         mask |= (times >= overlap.start) & (times < overlap.end)
     return mask
 
 
-def _spans_by_speaker(turns: list[TurnSpan]) -> dict[str, list[tuple[float, float]]]:
+def spans_by_speaker(turns: list[TurnSpan]) -> dict[str, list[tuple[float, float]]]:
+    """Each speaker's turns as (start, end) spans: where to measure their pitch range."""
     spans: dict[str, list[tuple[float, float]]] = {}
     for turn in turns:
         spans.setdefault(turn.speaker, []).append((turn.start, turn.end))

@@ -31,7 +31,7 @@ from undertone.frames import Frames
 from undertone.model import TRANSCRIPT_SPEAKERS, Annotation, Overlap, Pause, Speaker, Transcript, Turn, Word
 
 # The pipeline's own helpers, so that corrected measurements are made exactly as the machine's.
-from undertone.pipeline import _frame_labels, _frame_speakers, _overlap_mask, _silence_thresholds, _spans_by_speaker
+from undertone.pipeline import frame_labels, frame_speakers, overlap_mask, silence_thresholds, spans_by_speaker
 from undertone.pitch_range import speaker_pitch
 from undertone.prosody import intensity_track, median_or_none
 from undertone.render.layout import layout_lines
@@ -49,8 +49,8 @@ def rebuild(machine: Transcript, state: Corrections, audio: Audio, settings: Set
     intensity = intensity_track(mono, SAMPLE_RATE)
     starts = np.array([w.start for w in words], dtype=np.float64)
     ends = np.array([max(w.end, w.start) for w in words], dtype=np.float64)
-    frame_speaker = _frame_speakers(len(intensity.times), starts, ends, speakers)
-    thresholds = _silence_thresholds(intensity, frame_speaker, set(speakers), settings)
+    frame_speaker = frame_speakers(len(intensity.times), starts, ends, speakers)
+    thresholds = silence_thresholds(intensity, frame_speaker, set(speakers), settings)
     edges = intensity_track(mono, SAMPLE_RATE, window_blocks=1)
     silences = measure_silences(starts, ends, speakers, edges, thresholds, settings.pauses)
     starts, ends = snap_word_edges(starts, ends, silences)
@@ -63,11 +63,11 @@ def rebuild(machine: Transcript, state: Corrections, audio: Audio, settings: Set
     else:
         overlap_spans = [OverlapSpan(o.start, o.end, tuple(o.speakers)) for o in machine.overlaps]
 
-    own_speech = _frame_speakers(len(intensity.times), starts, ends, speakers)
+    own_speech = frame_speakers(len(intensity.times), starts, ends, speakers)
     own_speech_all = own_speech.copy()
-    own_speech[_overlap_mask(intensity.times, overlap_spans)] = ""
+    own_speech[overlap_mask(intensity.times, overlap_spans)] = ""
     pitch, _ = speaker_pitch(
-        mono, SAMPLE_RATE, _spans_by_speaker(turn_spans), len(intensity.times),
+        mono, SAMPLE_RATE, spans_by_speaker(turn_spans), len(intensity.times),
         settings.prosody.pitch_floor_hz, settings.prosody.pitch_ceiling_hz,
     )
     f0_median_hz = {sid: median_or_none(pitch.values[own_speech == sid]) for sid in state.labels}
@@ -107,7 +107,7 @@ def rebuild(machine: Transcript, state: Corrections, audio: Audio, settings: Set
     document.lines = layout_lines(document, settings.render)
     frames = Frames(
         times=intensity.times, f0_hz=pitch.values, intensity_db=intensity.values,
-        speaker=_frame_labels(own_speech_all, intensity.times, overlap_spans),
+        speaker=frame_labels(own_speech_all, intensity.times, overlap_spans),
     )
     return document, frames
 
