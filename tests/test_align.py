@@ -60,3 +60,20 @@ def test_overlaps_from_turns_that_run_into_each_other():
     words = _words((0.0, 2.0), (1.6, 2.2), (2.3, 3.0))
     turns = group_turns(words, ["S1", "S2", "S1"])
     assert [(o.start, o.end, o.speakers) for o in overlaps_from_turns(turns)] == [(1.6, 2.0, ("S1", "S2"))]
+
+
+def test_a_backchannel_inside_the_other_speakers_turn_goes_to_its_speaker_by_the_exclusive_view():
+    """pyannote.audio 4 gives an overlap-aware and an exclusive (one speaker at a time) view; words
+    are attributed with the exclusive one, which gives the overlapped stretch to the speaker who
+    starts talking there rather than to the long turn that covers it."""
+    from undertone.diarize import Diarization
+    from undertone.pipeline import _speaker_of_each_word
+
+    overlapping = _annotation((0.0, 4.0, "I"), (1.9, 2.3, "P"))
+    exclusive = _annotation((0.0, 1.9, "I"), (1.9, 2.3, "P"), (2.3, 4.0, "I"))
+    words = _words((0.2, 0.8), (1.0, 1.8), (1.95, 2.25), (2.5, 3.5))  # "yeah" at 1.95-2.25
+    both = Diarization(annotation=overlapping, backend="pyannote", model=None, exclusive=exclusive)
+    speakers, label_to_id = _speaker_of_each_word(words, both, labels_from_transcript=False)
+    assert speakers == ["S1", "S1", "S2", "S1"] and label_to_id == {"I": "S1", "P": "S2"}
+    without = Diarization(annotation=overlapping, backend="embedded", model=None)
+    assert _speaker_of_each_word(words, without, labels_from_transcript=False)[0] == ["S1"] * 4

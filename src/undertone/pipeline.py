@@ -335,9 +335,14 @@ def _with_times(words: list[RecognizedWord], starts: np.ndarray, ends: np.ndarra
 def _speaker_of_each_word(
     words: list[RecognizedWord], diarization: Diarization | None, labels_from_transcript: bool
 ) -> tuple[list[str], dict[str, str]]:
-    """Each word's speaker id, and the map from engine or transcript labels to those ids."""
+    """Each word's speaker id, and the map from engine or transcript labels to those ids.
+
+    Words are attributed with the diarisation's exclusive view when it has one (one speaker at
+    a time, as pyannote.audio 4 derives for ASR words): in the overlap-aware view, a short
+    backchannel lies inside the other speaker's long turn, which would take its words.
+    """
     if diarization is not None and not labels_from_transcript:
-        labels = assign_speakers(words, diarization.annotation)
+        labels = assign_speakers(words, diarization.exclusive or diarization.annotation)
     else:
         labels = [w.speaker for w in words]
     label_to_id = speaker_ids(labels)
