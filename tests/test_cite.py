@@ -71,8 +71,16 @@ def test_citation_and_time_span_format():
     assert citation("P2", 216, 222) == "(P2, Lines 216–222)"
     assert citation("P2", 216, 216) == "(P2, Line 216)"
     assert citation("P2", 216, 222, ascii=True) == "(P2, Lines 216-222)"
+    assert citation("P2", 4, 6, version="c3-4afd96b3") == "(P2, Lines 4–6, version c3-4afd96b3)"
     assert time_span(751.25, 777.96) == "[00:12:31.2–00:12:58.0]"
     assert clock(3723.45) == "01:02:03.4" and clock(3723.41, up=True) == "01:02:03.5" and clock(2.0, up=True) == "00:00:02.0"
+
+
+def test_a_corrected_version_is_named_in_its_citations():
+    transcript = _interview()
+    assert extract(transcript, 1, 1).citation() == "(P2, Line 1)"
+    transcript.correction = {"version": "c2-0123abcd"}  # what `undertone apply` records
+    assert extract(transcript, 1, 1).citation() == "(P2, Line 1, version c2-0123abcd)"
 
 
 def test_citation_label_names_the_participant():

@@ -45,6 +45,7 @@ class Extract:
     start: float | None  # s, the first line's start
     end: float | None  # s, the last line's end
     ascii: bool = False  # the .txt was written in plain ASCII
+    version: str | None = None  # a corrected version's id: its line numbers are its own
 
     def text(self) -> str:
         """The lines exactly as numbered in the .txt (one per row, no trailing newline)."""
@@ -55,7 +56,7 @@ class Extract:
         return to_ascii(rows) if self.ascii else rows
 
     def citation(self) -> str:
-        return citation(self.label, self.first, self.last, ascii=self.ascii)
+        return citation(self.label, self.first, self.last, ascii=self.ascii, version=self.version)
 
     def span(self) -> str:
         return time_span(self.start, self.end, ascii=self.ascii)
@@ -106,11 +107,11 @@ def citation_label(transcript: Transcript) -> str:
     return best.label
 
 
-def citation(label: str, first: int, last: int, ascii: bool = False) -> str:
-    """``(P2, Lines 216–222)``, or ``(P2, Line 216)`` for one line."""
-    if first == last:
-        return f"({label}, Line {first})"
-    return f"({label}, Lines {first}{'-' if ascii else '–'}{last})"
+def citation(label: str, first: int, last: int, ascii: bool = False, version: str | None = None) -> str:
+    """``(P2, Lines 216–222)``, or ``(P2, Line 216)`` for one line; a corrected version's lines
+    name it, as the review page does: ``(P2, Lines 4–6, version c3-4afd96b3)``."""
+    lines = f"Line {first}" if first == last else f"Lines {first}{'-' if ascii else '–'}{last}"
+    return f"({label}, {lines}{f', version {version}' if version else ''})"
 
 
 def time_span(start: float | None, end: float | None, ascii: bool = False) -> str:
@@ -143,6 +144,7 @@ def extract(transcript: Transcript, first: int, last: int) -> Extract:
     ends = [line.end for line in lines if line.end is not None]
     return Extract(
         label=citation_label(transcript),
+        version=(getattr(transcript, "correction", None) or {}).get("version"),
         first=first,
         last=last,
         lines=lines,
