@@ -18,6 +18,7 @@ import soundfile
 from synth import espeak, silence
 from undertone import pipeline
 from undertone.errors import AudioError
+from undertone.progress import reporting_to
 
 SR = 16_000
 pytestmark = pytest.mark.slow
@@ -63,8 +64,12 @@ def test_stages_are_cached_and_only_what_changed_reruns(tmp_path: Path, prefect_
     out, cache = tmp_path / "out", tmp_path / "cache"
     calls = Calls(monkeypatch)
 
-    first = process_recording(audio, out, "offline", _marks_config(tmp_path, 6.0), cache_dir=cache)
+    stages: list[str] = []
+    with reporting_to(stages.append):  # what the command line's status line is told
+        first = process_recording(audio, out, "offline", _marks_config(tmp_path, 6.0), cache_dir=cache)
     assert first.status == "processed"
+    # Told from inside the tasks, including those running in Prefect's worker threads.
+    assert set(stages) == {"loading audio", "transcribing", "diarising", "analysing", "writing outputs"}
     assert calls.take() == {"transcribe": 1, "diarize": 1, "analyse": 1}
     assert {p.name for p in first.written} >= {"P2 interview.json", "P2 interview.txt", "P2 interview.html"}
     assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["diarization", "transcription"]
@@ -235,3 +240,26 @@ def test_inbox_on_a_dask_cluster_runs_recordings_in_worker_processes(tmp_path: P
     assert [row["status"] for row in rows] == ["processed", "processed"]
     assert (outbox / "P1.json").is_file() and (outbox / "P2.json").is_file()
     assert prefixes == ["process_one"]  # the recordings ran as Dask tasks, in the workers' processes
+
+
+def test_command_line_needs_no_server_prefects_embedded_mode(tmp_path: Path):
+    """No PREFECT_API_URL: Prefect starts its own temporary local server for the run."""
+    import os
+    import subprocess
+    import sys
+
+    audio = _interview(tmp_path / "P6.wav")
+    environment = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    environment.update(
+        PREFECT_HOME=str(tmp_path / "prefect-home"), UNDERTONE_ENGINE="prefect", UNDERTONE_CACHE_DIR=str(tmp_path / "cache")
+    )
+    undertone = str(Path(sys.executable).with_name("undertone"))
+    done = subprocess.run(
+        [undertone, "process", str(audio), "--out", str(tmp_path / "out"), "--profile", "offline", "--formats", "txt"],
+        env=environment, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.strip().splitlines()[-1].startswith(f"done: {audio}")
+    assert "prefect" not in done.stderr.lower()  # Prefect's own logs stay off the terminal
+    assert (tmp_path / "out" / "P6.txt").is_file()
+    assert any(p.name.startswith("transcription-") for p in (tmp_path / "cache").iterdir())
