@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/der.py            # everything, including a one-hour speed run
     .venv/bin/python bench/der.py --no-hour  # skip the one-hour speed run (about 40 s)
+    .venv/bin/python bench/der.py --only ami --only sample  # some groups of rows, no hour run
 
 Metric: pyannote.metrics ``DiarizationErrorRate(collar=0.25, skip_overlap=False)``. pyannote's
 collar is the *total* width, so 0.125 s either side of every reference boundary is not scored.
@@ -70,6 +71,7 @@ AMI_DIR = Path("/work/shared/data/ami-debug-train")
 TARGET_SAMPLE_DER = 0.25
 TARGET_SYNTHETIC_DER = 0.15
 TARGET_STEREO_DER = 0.05  # one microphone per person: channel activity is nearly perfect
+GROUPS = ("sample", "ami", "synthetic", "stereo")  # for --only
 
 # espeak-ng interviews ----------------------------------------------------------------------
 
@@ -272,27 +274,50 @@ def one_speaker(timeline: Timeline) -> Annotation:
     return annotation
 
 
-def load_cases() -> list[Case]:
+def load_cases(only: list[str] | None = None) -> list[Case]:
+    """Every benchmark case, or only those in the groups named in ``only``."""
+    wanted = set(only or GROUPS)
     cases: list[Case] = []
+    if "sample" in wanted:
+        from pyannote.database.util import load_rttm
+
+        # Locate the wheel's sample without importing pyannote.audio (which would load torch).
+        spec = importlib.util.find_spec("pyannote.audio")
+        sample_dir = Path(spec.submodule_search_locations[0]) / "sample"
+        x, rate = soundfile.read(sample_dir / "sample.wav", dtype="float32")
+        ref = load_rttm(sample_dir / "sample.rttm")["sample"]
+        cases.append(Case("pyannote sample", "sample", x, ref, Timeline([Segment(0, len(x) / rate)]), 2))
+
+    if "ami" in wanted:
+        cases.extend(ami_cases())
+    if wanted & {"synthetic", "stereo"}:
+        if shutil.which("espeak-ng"):
+            cases.extend(espeak_cases(wanted))
+        else:
+            print("!! espeak-ng is not installed: synthetic interview rows skipped\n")
+    return cases
+
+
+def ami_cases() -> list[Case]:
+    """The ten AMI excerpts, scored over their UEM (none when the directory is absent)."""
     from pyannote.database.util import load_rttm, load_uem
 
-    # Locate the wheel's sample without importing pyannote.audio (which would load torch).
-    spec = importlib.util.find_spec("pyannote.audio")
-    sample_dir = Path(spec.submodule_search_locations[0]) / "sample"
-    x, rate = soundfile.read(sample_dir / "sample.wav", dtype="float32")
-    ref = load_rttm(sample_dir / "sample.rttm")["sample"]
-    cases.append(Case("pyannote sample", "sample", x, ref, Timeline([Segment(0, len(x) / rate)]), 2))
-
-    if AMI_DIR.is_dir():
-        refs = load_rttm(AMI_DIR / "debug.train.rttm")
-        uems = load_uem(AMI_DIR / "debug.train.uem")
-        for uri in sorted(refs):
-            x, rate = soundfile.read(AMI_DIR / f"{uri}.flac", dtype="float32")
-            cases.append(Case(f"AMI {uri}", "ami", x, refs[uri], uems[uri], None))
-    else:
+    if not AMI_DIR.is_dir():
         print(f"!! {AMI_DIR} is absent: AMI rows skipped\n")
+        return []
+    refs = load_rttm(AMI_DIR / "debug.train.rttm")
+    uems = load_uem(AMI_DIR / "debug.train.uem")
+    cases = []
+    for uri in sorted(refs):
+        x, _ = soundfile.read(AMI_DIR / f"{uri}.flac", dtype="float32")
+        cases.append(Case(f"AMI {uri}", "ami", x, refs[uri], uems[uri], None))
+    return cases
 
-    if shutil.which("espeak-ng"):
+
+def espeak_cases(wanted: set[str]) -> list[Case]:
+    """Synthetic interviews ("synthetic": one microphone; "stereo": one microphone each)."""
+    cases = []
+    if "synthetic" in wanted:
         for i, (turns, voices) in enumerate(zip(SCRIPTS, VOICE_PAIRS)):
             x, ref = espeak_interview(turns, voices, seed=i, uri=f"synth{i}")
             name = f"2 voices: {voices[0]} / {voices[1]}"
@@ -301,6 +326,7 @@ def load_cases() -> list[Case]:
         cases.append(Case("3 voices: " + " / ".join(TRIO_VOICES), "synthetic-3", x, ref, Timeline([Segment(0, len(x) / SR)]), 3))
         x, ref = espeak_interview(SCRIPTS[2], MONO_VOICE, seed=30, uri="mono")
         cases.append(Case(f"1 voice: {MONO_VOICE[0]}", "synthetic-1", x, ref, Timeline([Segment(0, len(x) / SR)]), 1))
+    if "stereo" in wanted:
         for room in (False, True):
             condition = "2 mics in a room" if room else "2 mics"
             for i, (turns, voices) in enumerate(zip(SCRIPTS, VOICE_PAIRS)):
@@ -308,8 +334,6 @@ def load_cases() -> list[Case]:
                 uem = Timeline([Segment(0, x.shape[1] / SR)])
                 cases.append(Case(f"{condition} {i + 1}: by channel", f"{condition}: by channel", x, ref, uem, None, True))
                 cases.append(Case(f"{condition} {i + 1}: mono mix", f"{condition}: mono mix", x.mean(axis=0), ref, uem, 2))
-    else:
-        print("!! espeak-ng is not installed: synthetic interview rows skipped\n")
     return cases
 
 
@@ -448,16 +472,23 @@ def hour_speed() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-hour", action="store_true", help="skip the one-hour speed run")
+    parser.add_argument(
+        "--only",
+        choices=GROUPS,
+        action="append",
+        help="run only these groups of rows (repeatable; implies --no-hour): quicker iteration",
+    )
     args = parser.parse_args()
 
     # Warm-up: the first call pays one-off import and library initialisation costs.
     embedded.diarize(np.zeros(SR, np.float32), SR)
-    rows = [run_case(case) for case in load_cases()]
+    cases = load_cases(args.only)
+    rows = [run_case(case) for case in cases]
     print_table(rows)
     total_audio = sum((2 if r.given else 1) * r.case.duration for r in rows)
     total_time = sum(r.seconds for r in rows)
     print(f"speed over the table: {total_audio:.0f} s of audio diarised in {total_time:.1f} s = {total_audio / total_time:.0f}x real time")
-    if not args.no_hour:
+    if not args.no_hour and not args.only:
         hour_speed()
 
 

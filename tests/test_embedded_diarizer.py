@@ -266,3 +266,31 @@ def test_separation_reference_values():
     assert separation(rng.standard_normal(20_000)) == pytest.approx(2.28, abs=0.05)
     humps = np.concatenate([rng.normal(-3, 1, 500), rng.normal(3, 1, 500)])
     assert separation(humps) > embedded.SEPARATION_THRESHOLD
+
+
+def test_separation_threshold_matches_a_direct_simulation():
+    """The vectorised null median equals the median of separation() over the same draws."""
+    n = 30
+    rng = np.random.default_rng(embedded.RANDOM_SEED)
+    draws = [separation(rng.uniform(-1.0, 1.0, n)) for _ in range(embedded.NULL_DRAWS)]
+    assert embedded.separation_threshold(n) == pytest.approx(max(2.70, float(np.median(draws))), rel=1e-9)
+
+
+def test_separation_threshold_corrects_small_sample_bias():
+    """Robust D of few values from one uniform hump is biased upwards: with 30 chunks the
+    fixed limit 2.70 passes clearly more than half of single humps, the sample-size threshold
+    about half (it is their median), and for many chunks it falls back to the limit."""
+    rng = np.random.default_rng(6)
+    d = np.array([separation(rng.uniform(-1, 1, 30)) for _ in range(1000)])
+    assert np.mean(d > embedded.SEPARATION_THRESHOLD) > 0.6
+    assert 0.4 < np.mean(d > embedded.separation_threshold(30)) < 0.6
+    assert embedded.separation_threshold(24) > embedded.separation_threshold(50) > embedded.SEPARATION_THRESHOLD
+    assert embedded.separation_threshold(100_000) == embedded.SEPARATION_THRESHOLD
+
+
+def test_split_evidence_judges_separation_by_sample_size():
+    """The same D is convincing with many chunks and not with few (bimodality held fixed)."""
+    d = 2.9  # above the limit, below the median of a single hump of 24 values (about 3.1)
+    assert not embedded.SplitEvidence(0.7, d, 24).convincing
+    assert embedded.SplitEvidence(0.7, d, 1000).convincing
+    assert not embedded.SplitEvidence(0.5, 10.0, 1000).convincing  # one hump: not bimodal

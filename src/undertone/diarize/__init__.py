@@ -15,7 +15,7 @@ from pyannote.core import Annotation
 
 # Bump when a change to this stage's code changes the turns it returns for the same audio and
 # settings: cached diarisations (keyed on it, see undertone.stage_cache) are then redone.
-STAGE_VERSION = "1"
+STAGE_VERSION = "2"
 
 
 @dataclass
