@@ -263,3 +263,19 @@ def test_command_line_needs_no_server_prefects_embedded_mode(tmp_path: Path):
     assert "prefect" not in done.stderr.lower()  # Prefect's own logs stay off the terminal
     assert (tmp_path / "out" / "P6.txt").is_file()
     assert any(p.name.startswith("transcription-") for p in (tmp_path / "cache").iterdir())
+
+
+def test_prefect_overhead_benchmark_reports_its_figures(tmp_path: Path, prefect_api: str, repo: Path):
+    import sys
+
+    sys.path.insert(0, str(repo / "bench"))
+    try:
+        from prefect_overhead import main
+    finally:
+        sys.path.remove(str(repo / "bench"))
+    main(["--runs", "1", "--json", str(tmp_path / "overhead.json")])
+    figures = json.loads((tmp_path / "overhead.json").read_text())
+    assert figures["recording_s"] > 60 and figures["target_s"] == 2.0
+    assert len(figures["flow_s"]) == len(figures["direct_s"]) == 1
+    assert all(t > 0 for t in figures["flow_s"] + figures["direct_s"])
+    assert figures["status"] in {"PASS", "MISS"}
