@@ -16,6 +16,7 @@ import pytest
 from synth import SR, glide, silence, voiced
 from undertone.audio import from_array
 from undertone.config import load_settings
+from undertone.marks.pitch import final_movement
 from undertone.pipeline import build_transcript
 from undertone.pronounce import expected_duration, phones
 from undertone.transcribe import Recognition, RecognizedWord
@@ -175,6 +176,47 @@ def test_emphasis_needs_several_cues_at_once():
     transcript = analyse(plan)
     assert found(transcript, "emphasis") == [(8, 8)]
     assert not found(transcript, "loud") and not found(transcript, "pitch_up")
+
+
+def test_a_pitch_accent_with_lengthening_but_no_extra_loudness_is_not_emphasis():
+    # What accented content words do (+3.5 st, 1.5x longer): listeners hear emphasis mainly
+    # through loudness, so without it this is ordinary speech, not _stress_.
+    plan = plain()
+    plan[8] = W(plan[8].text, f0=120.0 * 2 ** (3.5 / 12), stretch=1.5)
+    transcript = analyse(plan)
+    assert not found(transcript, "emphasis")
+    assert not found(transcript, "pitch_up") and not found(transcript, "elongation")
+
+
+def test_a_rising_last_word_is_final_intonation_not_emphasis():
+    # Louder and rising at the end of the unit: the rise is the "?", and loudness alone is no
+    # emphasis; the same word with the same cues inside the unit would be emphasised.
+    plan = plain(12)
+    plan[11] = W(plan[11].text, gain_db=4.0, stretch=1.3, glide_to=120.0 * 2 ** (6 / 12))
+    transcript = analyse(plan)
+    assert [a.kind for a in transcript.annotations if a.last_word == 11] == ["rise"]
+
+
+def _fall_at_the_end(every: int) -> tuple[np.ndarray, np.ndarray]:
+    """1 s level, then 5 st down over the last 250 ms; a voiced frame every ``every`` x 10 ms."""
+    times = np.arange(0.0, 1.25, 0.01)
+    values = np.where(times < 1.0, 0.0, -5.0 * (times - 1.0) / 0.24)
+    return values[::every], times[::every]
+
+
+def test_final_movement_counts_voiced_time_whatever_the_trackers_frame_step():
+    full = final_movement(*_fall_at_the_end(1))
+    # A track with every other 10 ms frame empty inside the voicing: the last 250 ms of
+    # voicing is still the fall, not half a second reaching back into the level part.
+    holes = final_movement(*_fall_at_the_end(2))
+    assert full is not None and holes is not None
+    assert full == pytest.approx(-2.5, abs=0.3)
+    assert holes == pytest.approx(full, abs=0.3)
+    # A real silence (a voiceless stretch) is not bridged: 200 ms without voicing before the
+    # final 250 ms does not count as voiced time.
+    values, times = _fall_at_the_end(1)
+    times = np.where(times >= 1.0, times + 0.2, times)
+    assert final_movement(values, times) == pytest.approx(full, abs=0.1)
 
 
 def test_thresholds_come_from_the_settings():

@@ -108,13 +108,16 @@ class MarkSettings(_Section):
     # words. Pitch-accent excursions in English are typically 2-4 st; a step beyond 4 st is
     # heard as a marked shift into high or low pitch.
     pitch_step_st: float = Field(4.0, gt=0)
-    # Final intonation (? , .): F0 of the last 250 ms of voiced speech of a unit vs the 500 ms
-    # before it; 2 st is about twice the threshold for hearing a pitch movement as rising or
+    # Final intonation (? , .): median F0 of the last 250 ms of voiced speech of a unit vs the
+    # 500 ms before it (voiced time, so a tracker's coarser frame step does not stretch the
+    # window); 2 st is about twice the threshold for hearing a pitch movement as rising or
     # falling ('t Hart, Collier & Cohen 1990).
     final_movement_st: float = Field(2.0, gt=0)
-    # Emphasis (_word_): a word's combined prominence over its neighbours, in steps of 3 dB
-    # loudness, 2 st pitch and 25% duration; two cues must contribute (one cue alone is a
-    # loudness, pitch or elongation mark, not stress).
+    # Emphasis (_word_): a word's combined prominence, each cue the smaller of its excess over
+    # the neighbours and over the speaker's norm, in steps of 3 dB loudness, 2 st pitch and 25%
+    # duration. Loudness must give a full step (3 dB, ~3x the 1 dB loudness JND: prominence is
+    # heard through loudness far more than F0, Kochanski et al. 2005) and a second cue must
+    # contribute (one cue alone is a loudness, pitch or elongation mark, not stress).
     emphasis_score: float = Field(3.0, gt=0)
 
 

@@ -14,9 +14,14 @@ FINAL_UNIT = "st end re before"
 STEP_CONTEXT_WORDS = 3  # a step is measured against up to this many preceding voiced words...
 STEP_CONTEXT_S = 2.0  # ...of the same turn, starting no earlier than this before the word
 # Final intonation compares the last 250 ms of voiced speech with the 500 ms before it.
-FINAL_FRAMES = 25
-BEFORE_FRAMES = 50
-MIN_FRAMES = 5  # each part needs 50 ms of voicing (short units use thirds of what they have)
+FINAL_S = 0.25
+BEFORE_S = 0.5
+MIN_VOICED_S = 0.05  # each part needs 50 ms of voicing (short units use thirds of what they have)
+# Voiced time is counted in frame steps, and an unvoiced hole up to this long between voiced
+# frames counts as voiced: a track with empty grid frames inside a vowel (seen: every other
+# frame of a turn whose tracker frames fall half-way between grid points, two landing on one
+# grid frame) would otherwise stretch "250 ms of voicing" over half a second of speech.
+MAX_HOLE_S = 0.02
 
 
 def pitch_step_marks(
@@ -83,8 +88,8 @@ def final_intonation_marks(
             continue
         a, b = np.searchsorted(pitch.times, [starts[first], ends[last]], side="left")
         values = pitch.values[a:b]
-        voiced = values[np.isfinite(values)]
-        movement = final_movement(hz_to_semitones(voiced, reference))
+        voiced = np.isfinite(values)
+        movement = final_movement(hz_to_semitones(values[voiced], reference), pitch.times[a:b][voiced])
         if movement is None:
             continue
         if movement >= settings.final_movement_st:
@@ -97,12 +102,28 @@ def final_intonation_marks(
     return marks
 
 
-def final_movement(voiced_st: np.ndarray) -> float | None:
-    """End-of-unit pitch movement (st) from a unit's voiced frames in order; None if too little."""
-    n_final = min(FINAL_FRAMES, len(voiced_st) // 3)
-    n_before = min(BEFORE_FRAMES, len(voiced_st) - n_final)
-    if n_final < MIN_FRAMES or n_before < MIN_FRAMES:
+def final_movement(voiced_st: np.ndarray, times: np.ndarray) -> float | None:
+    """End-of-unit pitch movement (st) from a unit's voiced frames in order; None if too little.
+
+    Median of the last ``FINAL_S`` of voiced speech minus the median of the ``BEFORE_S`` before
+    it. ``times`` are the frames' times: each frame counts for the time since the previous voiced
+    frame, up to ``MAX_HOLE_S`` (a longer silence or voiceless stretch counts one frame step).
+    """
+    if len(voiced_st) == 0:
         return None
-    final = voiced_st[len(voiced_st) - n_final :]
-    before = voiced_st[len(voiced_st) - n_final - n_before : len(voiced_st) - n_final]
+    step = float(np.median(np.diff(times))) if len(times) > 1 else MAX_HOLE_S
+    step = min(step, MAX_HOLE_S)
+    spans = np.diff(times, prepend=times[0] - step)
+    spans = np.where(spans <= MAX_HOLE_S + 1e-9, spans, step)
+    # voiced time from each frame to the end of the unit (the frame itself included)
+    from_end = np.cumsum(spans[::-1])[::-1]
+    total = float(from_end[0])
+    final_s = min(FINAL_S, total / 3)
+    before_s = min(BEFORE_S, total - final_s)
+    if final_s < MIN_VOICED_S or before_s < MIN_VOICED_S:
+        return None
+    final = voiced_st[from_end <= final_s + 1e-9]
+    before = voiced_st[(from_end > final_s + 1e-9) & (from_end <= final_s + before_s + 1e-9)]
+    if len(final) == 0 or len(before) == 0:
+        return None
     return float(np.median(final) - np.median(before))
