@@ -250,4 +250,6 @@ def test_corrected_and_inserted_words_are_timed_to_their_audio(tmp_path: Path):
     last = corrected.lines[-1].n
     chosen = extract(corrected, 1, last)
     assert chosen.text().splitlines() == body[:last]
-    assert chosen.citation() == citation(citation_label(corrected), 1, last)
+    version = corrected.correction["version"]
+    assert chosen.citation() == citation(citation_label(corrected), 1, last, version=version)
+    assert chosen.citation().endswith(f", version {version})")
