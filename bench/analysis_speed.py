@@ -16,6 +16,10 @@ peak memory (``ru_maxrss``) is that run's own: audio, tracks, transcript and ren
 Baseline, measured in the same run: ``librosa.pyin`` (the naive pitch tracker) on the first 60 s
 of the same audio, extrapolated linearly to one hour (running it on a whole hour would take
 about seven minutes).
+
+``bench/performance.py`` measures the whole pipeline (loading, models, analysis, rendering) on an
+encoded recording; the targets, the pyin baseline and the fresh-process runner live there and
+are shared with this script.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ import argparse
 import json
 import pickle
 import resource
-import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -33,14 +36,21 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+for path in (REPO / "src", REPO / "bench"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
-CACHE = REPO / "bench" / ".cache"
-SAMPLE = REPO / "sample_audio" / "interview.wav"
+from performance import (  # noqa: E402
+    CACHE,
+    SAMPLE,
+    TARGET_LINEARITY,
+    TARGET_PEAK_MB,
+    TARGET_S_PER_HOUR,
+    pyin_baseline,
+    run_fresh,
+)
+
 SAMPLE_TRANSCRIPT = REPO / "sample_audio" / "interview.transcript.txt"
-TARGET_S_PER_HOUR = 20.0
-TARGET_PEAK_MB = 1536.0
-TARGET_LINEARITY = 2.2  # two hours may take at most this many times one hour
 
 
 def aligned_sample():
@@ -104,19 +114,6 @@ def run_one(minutes: float) -> dict[str, float]:
     }
 
 
-def pyin_baseline(seconds: float = 60.0) -> dict[str, float]:
-    import librosa
-
-    from undertone.audio import load
-
-    audio = load(SAMPLE)
-    samples = np.tile(audio.mono, int(np.ceil(seconds / audio.duration)))[: int(seconds * audio.sample_rate)]
-    start = time.perf_counter()
-    librosa.pyin(samples, fmin=60, fmax=600, sr=audio.sample_rate, hop_length=160)
-    elapsed = time.perf_counter() - start
-    return {"audio_s": seconds, "wall_s": elapsed, "per_hour_s": elapsed * 3600 / seconds}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs="*", default=[10, 30, 60, 120])
@@ -130,10 +127,7 @@ def main() -> None:
     aligned_sample()  # cache the alignment before timing anything
     rows = []
     for minutes in arguments.minutes:
-        output = subprocess.run(
-            [sys.executable, __file__, "--one", str(minutes)], check=True, capture_output=True, text=True
-        ).stdout
-        rows.append(json.loads(output.strip().splitlines()[-1]))
+        rows.append(run_fresh(Path(__file__), ["--one", str(minutes)]))
     baseline = pyin_baseline()
 
     print(f"{'audio':>8} {'words':>7} {'marks':>6} {'analysis':>9} {'+render':>8} {'cpu':>7} {'x RT':>7} {'peak MB':>8}")
