@@ -64,6 +64,7 @@ def process_recording(
 
     transcribe, diarize = tasks.cached_in(cache_dir or default_cache_dir())
     loaded = tasks.load_audio(audio)
+    pipeline.import_backends(settings, aligning=known is not None)  # before the two threads start
     recognition = transcribe.submit(loaded, settings, known, transcript)
     diarization = diarize.submit(loaded, settings) if known is None else None
     analysis = tasks.analyse(

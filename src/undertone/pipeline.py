@@ -119,6 +119,17 @@ def transcribe_audio(
     )
 
 
+def import_backends(settings: Settings, aligning: bool = False) -> None:
+    """Import the stage modules up front, before transcription and diarisation run side by side:
+    two threads importing the same packages (scipy) at once can fail with a KeyError in importlib."""
+    import importlib
+
+    transcriber = "sphinx" if aligning or settings.asr.backend == "pocketsphinx" else "whisper_backend"
+    diarizer = "embedded" if settings.diarization.backend == "embedded" else "pyannote_backend"
+    for name in (f"transcribe.{transcriber}", f"diarize.{diarizer}", "diarize.vad", "diarize.channels"):
+        importlib.import_module(f"undertone.{name}")
+
+
 def diarize_audio(audio: Audio, settings: Settings) -> Diarization:
     """Who spoke when: by channel for a recording with one microphone per person (setting
     ``diarization.channels``), else by the profile's diarisation backend on the mono mix."""
