@@ -554,11 +554,15 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     if len(by_duration) >= 2:
         small, big = by_duration[-2], by_duration[-1]
         # Cost growth for doubling the duration: exactly t(120)/t(60) in a full run.
-        growth = ours(big)["wall_s"] / ours(small)["wall_s"] * 2 * small["audio_s"] / big["audio_s"]
+        doubling = 2 * small["audio_s"] / big["audio_s"]
+        growth = ours(big)["wall_s"] / ours(small)["wall_s"] * doubling
+        # CPU time as well: it tells work from waiting for a core on a shared machine (though
+        # other work there slows the CPU too, through shared caches and memory bandwidth).
+        cpu_growth = ours(big)["cpu_s"] / ours(small)["cpu_s"] * doubling
         exact = abs(big["audio_s"] - 2 * small["audio_s"]) < 1
         linear_basis = f"{big['minutes']:g} min / {small['minutes']:g} min" + ("" if exact else ", scaled to a doubling")
         targets.append(_target("linear: twice the audio, times the cost", growth, TARGET_LINEARITY, False, "x",
-                               linear_basis, f"{growth:.2f}x"))
+                               linear_basis, f"{growth:.2f}x (CPU time {cpu_growth:.2f}x)"))
     else:
         targets.append(_target("linear: twice the audio, times the cost", None, TARGET_LINEARITY, False, "x",
                                "needs two sizes", "not measured"))
@@ -713,7 +717,7 @@ def print_report(results: dict[str, Any]) -> None:
                   "offline profile (pocketsphinx + embedded diarizer), every output format written")
 
     table = Table(title="Stages (each size in a fresh process)", box=box.SIMPLE_HEAD)
-    for column in ("audio", "stage", "wall s", "cpu s", "cores", "x real time", "peak MB"):
+    for column in ("audio", "stage", "wall s", "cpu s", "cores", "x real time", "peak MB", "load avg"):
         table.add_column(column, justify="left" if column == "stage" else "right")
     for size in results["sizes"]:
         audio_s = size["audio_s"]
@@ -729,10 +733,13 @@ def print_report(results: dict[str, Any]) -> None:
                 f"{figures['cpu_s'] / figures['wall_s']:.2f}",
                 rt,
                 f"{figures['peak_mb']:.0f}",
+                f"{size['loadavg_before'][0]:.1f} -> {size['loadavg_after'][0]:.1f}" if index == 0 else "",
                 end_section=index == len(rows) - 1,
             )
     console.print(table)
-    console.print("  startup = imports and settings (once per process); peak MB of 'startup' is the RSS after it.")
+    console.print("  startup = imports and settings (once per process); peak MB of 'startup' is the RSS after it. "
+                  "cores = cpu s / wall s. load avg = the machine's 1-minute load average before -> after the run "
+                  f"(above {results['machine']['cpu_count']}: other work competed for the cores).")
 
     table = Table(title="Loading vs ffmpeg alone (decode to 16 kHz mono float)", box=box.SIMPLE_HEAD)
     for column in ("file", "MB", "ffmpeg s", "load s", "load / ffmpeg", "load peak MB"):
@@ -837,7 +844,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(json.dumps(result) + "\n")
         return
     if arguments.show:
-        print_report(json.loads(arguments.show.read_text()))
+        saved = json.loads(arguments.show.read_text())
+        print_report({**saved, "targets": evaluate_targets(saved)})
         return
     if shutil.which("ffmpeg") is None:
         sys.exit("ffmpeg is needed to build the recordings and for the loading baseline")
