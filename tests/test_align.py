@@ -62,6 +62,16 @@ def test_overlaps_from_turns_that_run_into_each_other():
     assert [(o.start, o.end, o.speakers) for o in overlaps_from_turns(turns)] == [(1.6, 2.0, ("S1", "S2"))]
 
 
+def test_an_overlap_split_by_a_backchannel_starting_before_the_last_word_is_one_overlap():
+    """Words are ordered by start: a backchannel that starts before the other speaker's last
+    word splits that turn in two, and the two touching pieces (here 0.08 s and 0.4 s, the first
+    alone too short to count) are one overlap."""
+    words = _words((0.0, 1.0), (0.92, 1.4), (1.0, 1.3), (2.0, 2.5))
+    turns = group_turns(words, ["S1", "S2", "S1", "S1"])
+    overlaps = overlaps_from_turns(turns)
+    assert [(o.start, o.end, o.speakers) for o in overlaps] == [(0.92, 1.4, ("S1", "S2"))]
+
+
 def test_a_backchannel_inside_the_other_speakers_turn_goes_to_its_speaker_by_the_exclusive_view():
     """pyannote.audio 4 gives an overlap-aware and an exclusive (one speaker at a time) view; words
     are attributed with the exclusive one, which gives the overlapped stretch to the speaker who

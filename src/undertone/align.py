@@ -108,8 +108,13 @@ def find_overlaps(
 
 
 def overlaps_from_turns(turns: list[TurnSpan], min_duration_s: float = MIN_OVERLAP_S) -> list[OverlapSpan]:
-    """Overlaps implied by turns of different speakers that run into each other in time."""
-    overlaps: list[OverlapSpan] = []
+    """Overlaps implied by turns of different speakers that run into each other in time.
+
+    Pieces of one overlap that touch are joined before the length check: words are ordered by
+    their start, so a backchannel that begins before the other speaker's last word splits that
+    speaker's turn in two, and its overlap comes as two adjacent pieces.
+    """
+    pieces: list[OverlapSpan] = []
     for index, turn in enumerate(turns):
         for later in turns[index + 1 :]:
             if later.start >= turn.end:
@@ -117,9 +122,21 @@ def overlaps_from_turns(turns: list[TurnSpan], min_duration_s: float = MIN_OVERL
             if later.speaker == turn.speaker:
                 continue
             start, end = later.start, min(turn.end, later.end)
-            if end - start >= min_duration_s:
-                overlaps.append(OverlapSpan(start, end, tuple(sorted({turn.speaker, later.speaker}))))
-    return overlaps
+            if end > start:
+                pieces.append(OverlapSpan(start, end, tuple(sorted({turn.speaker, later.speaker}))))
+    return [span for span in _join_touching(pieces) if span.end - span.start >= min_duration_s]
+
+
+def _join_touching(spans: list[OverlapSpan]) -> list[OverlapSpan]:
+    """Spans of the same speakers that touch or overlap, joined into one (ordered by start)."""
+    joined: list[OverlapSpan] = []
+    for span in sorted(spans, key=lambda s: (s.start, s.end)):
+        previous = joined[-1] if joined else None
+        if previous is not None and previous.speakers == span.speakers and span.start <= previous.end:
+            joined[-1] = OverlapSpan(previous.start, max(previous.end, span.end), span.speakers)
+        else:
+            joined.append(span)
+    return joined
 
 
 class _SortedSegments:

@@ -39,6 +39,11 @@ each window is re-anchored on words aligned with full context. The search beams 
 than PocketSphinx's defaults: speech the transcript lacks (an untyped "you know") makes the
 right path score badly for a moment, and with narrow beams a wrong path that skips words wins.
 
+Short turns of another speaker (backchannels such as "yeah") that were said over the end of
+the turn before them are then placed again, each speaker's words on their own (see
+:mod:`undertone.transcribe.backchannel`): sequential alignment would end the speaker's last
+word where the listener's voice starts, and so hide the overlap.
+
 Finally, a word edge that reaches into a clear pause (``PAUSE_MIN_S`` of frames at the noise
 floor) is moved out of it: the acoustic model likes to stretch a weak sound such as the "th" of
 a sentence-initial "the" over the pause before it, which would hide a pause the transcript
@@ -538,6 +543,9 @@ def align(
         if not speakable:
             raise TranscriptFileError(path, "transcript has no words the English model can pronounce")
         _align_progressively(decoder, signal, speakable, path)
+        from undertone.transcribe import backchannel  # it imports this module: import on use
+
+        backchannel.place_short_turns(decoder, signal, speakable)
     poorly_fitting = _check_turns(speakable, path)
     _check_overall(speakable, path)
     _trim_pauses_from_edges(speakable, signal)
@@ -639,12 +647,18 @@ def _store(text: list[_Token], aligned: list[_AlignedWord], cursor_frame: int) -
             token.confidence = min(1.0, math.exp(word.llr / max(word.frames, 1)))
 
 
-def _align_window(decoder, pcm: bytes, keys: list[str], open_end: bool) -> list[_AlignedWord]:
-    """Force-align ``keys`` (a prefix of them if ``open_end``) to one window; [] if impossible."""
+def _align_window(
+    decoder, pcm: bytes, keys: list[str], open_end: bool, max_skip: int = MAX_SKIP
+) -> list[_AlignedWord]:
+    """Force-align ``keys`` (a prefix of them if ``open_end``) to one window; [] if impossible.
+
+    Up to ``max_skip`` words in a row may be skipped at a heavy penalty (see
+    :func:`_chain_grammar`); 0 forces every word into the window.
+    """
     if len(pcm) < 2 * MIN_DECODE_S * SAMPLE_RATE:  # 2 bytes per sample
         return []
     name = "window"
-    decoder.add_fsg(name, _chain_grammar(decoder, name, keys, open_end))
+    decoder.add_fsg(name, _chain_grammar(decoder, name, keys, open_end, max_skip))
     try:
         decoder.activate_search(name)
         forced = _decode_and_realign(decoder, pcm)
@@ -662,7 +676,7 @@ def _align_window(decoder, pcm: bytes, keys: list[str], open_end: bool) -> list[
     return _score_words(forced_words, positions, forced_scores, loop_scores)
 
 
-def _chain_grammar(decoder, name: str, keys: list[str], open_end: bool):
+def _chain_grammar(decoder, name: str, keys: list[str], open_end: bool, max_skip: int = MAX_SKIP):
     """Grammar accepting ``keys`` in order, with penalised skips and (optionally) an early end.
 
     State ``i`` means "the first i words are done". There are no empty transitions, because the
@@ -673,7 +687,7 @@ def _chain_grammar(decoder, name: str, keys: list[str], open_end: bool):
     transitions = []
     for state in range(n):
         transitions.append((state, state + 1, 1.0, keys[state]))
-        for skipped in range(1, MAX_SKIP + 1):
+        for skipped in range(1, max_skip + 1):
             landing = state + skipped
             if landing < n - 1 or (landing == n - 1 and not open_end):
                 transitions.append((state, landing + 1, SKIP_PROBABILITY**skipped, keys[landing]))
