@@ -57,13 +57,13 @@ def aligned_sample():
     """The sample's words aligned once with pocketsphinx (cached: alignment is not measured here)."""
     from undertone.transcribe import sphinx
     from undertone.transcribe.known import parse_transcript
-    from undertone.audio import load
+    from undertone.audio import SAMPLE_RATE, load
 
     cached = CACHE / f"sample-words-{_sample_hash()}.pickle"
     if cached.exists():
         return pickle.loads(cached.read_bytes())
     audio = load(SAMPLE)
-    recognition = sphinx.align(audio.mono, parse_transcript(SAMPLE_TRANSCRIPT), audio.sample_rate)
+    recognition = sphinx.align(audio.mono, parse_transcript(SAMPLE_TRANSCRIPT), SAMPLE_RATE)
     CACHE.mkdir(parents=True, exist_ok=True)
     cached.write_bytes(pickle.dumps(recognition))
     return recognition
@@ -71,19 +71,19 @@ def aligned_sample():
 
 def tiled(minutes: float):
     """Audio and words of the sample repeated end to end to ``minutes``."""
-    from undertone.audio import from_array, load
+    from undertone.audio import SAMPLE_RATE, from_array, load
 
     audio = load(SAMPLE)
     recognition = aligned_sample()
     copies = int(np.ceil(minutes * 60 / audio.duration))
-    samples = np.tile(audio.mono, copies)[: int(minutes * 60 * audio.sample_rate)]
+    samples = np.tile(audio.mono, copies)[: int(minutes * 60 * SAMPLE_RATE)]
     words = []
     for copy in range(copies):
-        offset = copy * len(audio.mono) / audio.sample_rate
+        offset = copy * len(audio.mono) / SAMPLE_RATE
         words += [replace(w, start=w.start + offset, end=w.end + offset) for w in recognition.words]
-    duration = len(samples) / audio.sample_rate
+    duration = len(samples) / SAMPLE_RATE
     words = [w for w in words if w.end <= duration]
-    return from_array(samples, audio.sample_rate, f"tiled-{minutes:g}min.wav"), replace(recognition, words=words)
+    return from_array(samples, SAMPLE_RATE, f"tiled-{minutes:g}min.wav"), replace(recognition, words=words)
 
 
 def run_one(minutes: float) -> dict[str, float]:

@@ -1,7 +1,10 @@
 """Load recordings once, keep them read-only, and hand every stage the signal it needs.
 
-Every analysis stage works on one mono signal at ``SAMPLE_RATE``; the original channels are
-kept so that two-microphone interviews can be diarised by channel.
+Every analysis stage works on one mono signal at ``SAMPLE_RATE``; the channels are kept (at the
+same rate) so that two-microphone interviews can be diarised by channel. Recordings are resampled
+while they are decoded (by ffmpeg, or block by block for the formats soundfile reads), so an hour
+at 48 kHz is never held whole at its own rate: that copy alone would be 0.7 GB per channel.
+Clips for listening are cut from the file itself, at its own rate (:mod:`undertone.cite`).
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ import re
 import shutil
 import struct
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile
@@ -35,18 +40,18 @@ MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 4_000, 768_000  # Hz
 
 @dataclass(frozen=True)
 class Audio:
-    """A decoded recording: ``channels`` is (n_channels, n_samples) float32 at its own rate."""
+    """A decoded recording at ``SAMPLE_RATE``; ``sample_rate`` is the file's own rate (metadata)."""
 
     path: Path
     sha256: str
-    sample_rate: int
-    channels: np.ndarray  # per channel, for cutting clips and for diarising by channel
+    sample_rate: int  # the file's own rate, as reported in outputs
+    channels: np.ndarray  # (n_channels, n_samples) float32 at SAMPLE_RATE, for diarising by channel
     mono: np.ndarray  # float32 at SAMPLE_RATE, the signal every stage analyses (a view of
-    # ``channels`` for a one-channel recording at that rate)
+    # ``channels`` for a one-channel recording)
 
     @property
     def duration(self) -> float:
-        return self.channels.shape[1] / self.sample_rate
+        return self.channels.shape[1] / SAMPLE_RATE
 
     @property
     def n_channels(self) -> int:
@@ -84,68 +89,89 @@ def load(path: str | Path) -> Audio:
             decoded = _decode_with_soundfile(path)
         except (soundfile.LibsndfileError, RuntimeError, TypeError):
             pass  # damaged, or a variant libsndfile lacks: ffmpeg may still read it
-    samples, sample_rate, declared_s = decoded or _decode_with_ffmpeg(path)
-    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
-        raise AudioError(path, f"damaged file: its header gives an impossible sample rate ({sample_rate} Hz)")
-    decoded_s = samples.shape[1] / sample_rate
+    channels, sample_rate, declared_s = decoded or _decode_with_ffmpeg(path)
+    decoded_s = channels.shape[1] / SAMPLE_RATE
     if declared_s is not None and declared_s - decoded_s > TRUNCATION_TOLERANCE_S:
         raise AudioError(
             path,
             f"damaged or incomplete file: its header promises {_clock(declared_s)} of audio but only "
             f"{_clock(decoded_s)} can be read (an interrupted copy? copy it again from the original)",
         )
-    if samples.shape[1] == 0:
+    if channels.shape[1] == 0:
         raise AudioError(path, "contains no audio samples")
-    if not np.all(np.isfinite(samples)):
+    if not np.isfinite(channels).all():
         raise AudioError(path, "contains invalid (non-finite) samples")
-    mono = to_analysis_signal(samples, sample_rate)
-    return Audio(
-        path=path,
-        sha256=file_sha256(path),
-        sample_rate=sample_rate,
-        channels=samples,
-        mono=mono,
-    )
+    return Audio(path=path, sha256=file_sha256(path), sample_rate=sample_rate, channels=channels, mono=mix(channels))
 
 
 def from_array(samples: np.ndarray, sample_rate: int, path: str | Path = "<memory>") -> Audio:
     """Wrap an in-memory signal (mono 1-D or channels-first 2-D) as an :class:`Audio`."""
     samples = np.atleast_2d(np.asarray(samples, dtype=np.float32))
     digest = hashlib.sha256(samples.tobytes()).hexdigest()
-    return Audio(
-        path=Path(path),
-        sha256=digest,
-        sample_rate=sample_rate,
-        channels=samples,
-        mono=to_analysis_signal(samples, sample_rate),
-    )
+    channels = resample(samples, sample_rate)
+    return Audio(path=Path(path), sha256=digest, sample_rate=sample_rate, channels=channels, mono=mix(channels))
 
 
-def to_analysis_signal(channels: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Average the channels and resample to ``SAMPLE_RATE`` (float32, mono).
+def resample(channels: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Channels-first float32 samples at ``SAMPLE_RATE`` (the input itself if already there)."""
+    if sample_rate == SAMPLE_RATE:
+        return channels
+    import soxr
 
-    A single float32 channel already at ``SAMPLE_RATE`` is returned as a view of ``channels``,
-    not a copy: a mono recording is then held in memory once.
-    """
-    if channels.shape[0] == 1 and sample_rate == SAMPLE_RATE and channels.dtype == np.float32:
+    resampled = soxr.resample(np.ascontiguousarray(channels.T), sample_rate, SAMPLE_RATE, quality="HQ")
+    return np.ascontiguousarray(np.asarray(resampled, dtype=np.float32).reshape(-1, channels.shape[0]).T)
+
+
+def mix(channels: np.ndarray) -> np.ndarray:
+    """The mono analysis signal: the channels' average (a view of the only channel of a mono file)."""
+    if channels.shape[0] == 1:
         return channels[0]
-    mono = channels.mean(axis=0, dtype=np.float64).astype(np.float32)
-    if sample_rate != SAMPLE_RATE:
-        import soxr
+    return channels.mean(axis=0, dtype=np.float32)
 
-        mono = soxr.resample(mono, sample_rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
-    return mono
+
+# Formats soundfile reads are decoded and resampled this many seconds at a time.
+_BLOCK_S = 30
 
 
 def _decode_with_soundfile(path: Path) -> tuple[np.ndarray, int, float | None]:
-    """Samples (channels first), the rate, and the duration the header declares (s, if known)."""
+    """Channels at ``SAMPLE_RATE``, the file's rate, and the duration its header declares (s)."""
     with soundfile.SoundFile(str(path)) as handle:
         sample_rate, declared_frames, container = int(handle.samplerate), handle.frames, handle.format
-        samples = handle.read(dtype="float32", always_2d=True)
+        n_channels = handle.channels
+        _check_rate(path, sample_rate)
+        if sample_rate == SAMPLE_RATE:
+            channels = np.ascontiguousarray(handle.read(dtype="float32", always_2d=True).T)
+        else:
+            channels = _resample_blocks(handle, sample_rate, n_channels)
     if container in ("WAV", "WAVEX"):  # libsndfile shortens a cut WAV's length to what is there
         declared_frames = _wav_declared_frames(path) or declared_frames
-    declared_s = declared_frames / sample_rate if sample_rate > 0 else None
-    return np.ascontiguousarray(samples.T), sample_rate, declared_s
+    declared_s = declared_frames / sample_rate
+    return channels, sample_rate, declared_s
+
+
+def _resample_blocks(handle: soundfile.SoundFile, sample_rate: int, n_channels: int) -> np.ndarray:
+    """Read and resample block by block, so the file's own rate is never held whole."""
+    import soxr
+
+    stream = soxr.ResampleStream(sample_rate, SAMPLE_RATE, n_channels, dtype="float32", quality="HQ")
+    expected = int(np.ceil(handle.frames * SAMPLE_RATE / sample_rate)) + SAMPLE_RATE
+    out = np.empty((expected, n_channels), dtype=np.float32)
+    filled = 0
+    while True:
+        block = handle.read(_BLOCK_S * sample_rate, dtype="float32", always_2d=True)
+        last = len(block) < _BLOCK_S * sample_rate
+        piece = stream.resample_chunk(block, last=last)
+        if filled + len(piece) > len(out):  # a header that understated the length
+            out = np.concatenate([out[:filled], np.empty((len(piece) + len(out), n_channels), np.float32)])
+        out[filled : filled + len(piece)] = piece
+        filled += len(piece)
+        if last:
+            return np.ascontiguousarray(out[:filled].T)
+
+
+def _check_rate(path: Path, sample_rate: int) -> None:
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(path, f"damaged file: its header gives an impossible sample rate ({sample_rate} Hz)")
 
 
 def _wav_declared_frames(path: Path) -> int | None:
@@ -177,14 +203,20 @@ def _wav_declared_frames(path: Path) -> int | None:
 
 
 def _decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int, float | None]:
-    """Decode compressed formats (MP3, M4A, ...) with ffmpeg at the file's own rate.
-
-    Also returns the stream duration the container declares (s), unless ffprobe only estimated
-    it from the bit rate.
+    """Decode compressed formats (MP3, M4A, ...) with ffmpeg, resampled to ``SAMPLE_RATE`` as it
+    decodes; returns the channels, the file's own rate, and the stream duration the container
+    declares (s), unless ffprobe only estimated it from the bit rate.
     """
+    sample_rate, n_channels, declared_s = probe(path)
+    channels = ffmpeg_decode(path, n_channels, SAMPLE_RATE, expected_s=declared_s)
+    return channels, sample_rate, declared_s
+
+
+def probe(path: Path) -> tuple[int, int, float | None]:
+    """The first audio stream's rate, channel count and declared duration (s), by ffprobe."""
     if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
         raise AudioError(path, "not a format soundfile reads, and ffmpeg is not installed")
-    probe = subprocess.run(
+    probed = subprocess.run(
         [
             "ffprobe", "-v", "warning", "-select_streams", "a:0",
             "-show_entries", "stream=sample_rate,channels,duration", "-of", "json", str(path),
@@ -193,36 +225,75 @@ def _decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int, float | None]:
         text=True,
         errors="replace",
     )
-    if "moov atom not found" in probe.stderr:
+    if "moov atom not found" in probed.stderr:
         raise AudioError(
             path,
             "incomplete MP4/M4A file: its index (moov atom) is missing, as when a recording app "
             "stopped abruptly or a copy was cut short (copy it again from the original)",
         )
     try:
-        stream = json.loads(probe.stdout)["streams"][0]
+        stream = json.loads(probed.stdout)["streams"][0]
         sample_rate, n_channels = int(stream["sample_rate"]), int(stream["channels"])
     except (ValueError, KeyError, IndexError, TypeError):
         sample_rate = n_channels = 0
-    if probe.returncode != 0 or sample_rate <= 0 or n_channels <= 0:
+    if probed.returncode != 0 or sample_rate <= 0 or n_channels <= 0:
         raise AudioError(path, "not a readable audio file (no audio stream found)")
+    _check_rate(path, sample_rate)
     try:
-        declared_s = None if "from bitrate" in probe.stderr else float(stream["duration"])
+        declared_s = None if "from bitrate" in probed.stderr else float(stream["duration"])
     except (KeyError, TypeError, ValueError):
         declared_s = None
-    decoded = subprocess.run(
-        [
-            "ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0",
-            "-f", "f32le", "-acodec", "pcm_f32le", "-",
-        ],
-        capture_output=True,
-    )
-    if decoded.returncode != 0:
-        raise AudioError(path, f"damaged or unsupported audio: it cannot be decoded{_ffmpeg_reason(decoded.stderr)}")
-    samples = np.frombuffer(decoded.stdout, dtype=np.float32)
+    return sample_rate, n_channels, declared_s
+
+
+def ffmpeg_decode(
+    path: Path,
+    n_channels: int,
+    sample_rate: int,
+    *,
+    start_s: float = 0.0,
+    duration_s: float | None = None,
+    expected_s: float | None = None,
+) -> np.ndarray:
+    """Channels-first float32 samples of the first audio stream at ``sample_rate`` (ffmpeg resamples),
+    optionally only ``duration_s`` from ``start_s``.
+
+    The samples are read from ffmpeg's pipe straight into one array sized from ``expected_s``
+    (grown if the file holds more), not gathered as bytes and copied.
+    """
+    command = ["ffmpeg", "-nostdin", "-v", "error"]
+    if start_s > 0:
+        command += ["-ss", f"{start_s:.6f}"]
+    command += ["-i", str(path), "-map", "0:a:0"]
+    if duration_s is not None:
+        command += ["-t", f"{duration_s:.6f}"]
+    command += ["-ar", str(sample_rate), "-f", "f32le", "-acodec", "pcm_f32le", "-"]
+    span_s = duration_s if duration_s is not None else expected_s
+    capacity = (int((span_s or 60.0) * sample_rate) + sample_rate) * n_channels
+    with tempfile.TemporaryFile() as errors:
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors) as process:
+            assert process.stdout is not None
+            samples = _read_floats(process.stdout, capacity)
+        errors.seek(0)
+        stderr = errors.read()
+    if process.returncode != 0:
+        raise AudioError(path, f"damaged or unsupported audio: it cannot be decoded{_ffmpeg_reason(stderr)}")
     usable = len(samples) - len(samples) % n_channels
-    samples = samples[:usable].reshape(-1, n_channels).T
-    return np.ascontiguousarray(samples), sample_rate, declared_s
+    interleaved = samples[:usable].reshape(-1, n_channels)
+    return interleaved.T.copy() if n_channels > 1 else interleaved.T  # (1, n) is already contiguous
+
+
+def _read_floats(stream: BinaryIO, capacity: int) -> np.ndarray:
+    """Every float32 in ``stream``, read into a preallocated array (doubled when full)."""
+    buffer = np.empty(max(capacity, 1024), dtype=np.float32)
+    view, filled = memoryview(buffer).cast("B"), 0  # filled: bytes
+    while count := stream.readinto(view[filled:]):
+        filled += count
+        if filled == len(view):
+            buffer = np.concatenate([buffer, np.empty_like(buffer)])
+            view = memoryview(buffer).cast("B")
+    samples = buffer[: filled // 4]
+    return samples.copy() if len(samples) < 0.75 * len(buffer) else samples  # do not pin unused memory
 
 
 # WAV (RIFF, RF64), FLAC, Ogg and AIFF open with soundfile; their first bytes say what they are.

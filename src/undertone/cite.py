@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from undertone.audio import file_sha256, load
+from undertone.audio import ffmpeg_decode, file_sha256, probe
 from undertone.errors import AudioError, OutputError
 from undertone.model import Line, Transcript
 
@@ -191,7 +191,8 @@ def cut_clip(path: Path, start: float, end: float) -> tuple[np.ndarray, int, str
     """Samples ``start``..``end`` (s) of a recording at its own rate and channels.
 
     Returns (samples as (n_samples, n_channels) float32, sample rate, soundfile subtype or
-    None). Formats soundfile cannot read (MP3, M4A on older libsndfile) are decoded whole.
+    None). Formats soundfile cannot read (MP3, M4A on older libsndfile) are decoded by ffmpeg,
+    only the stretch asked for.
     """
     try:
         info = soundfile.info(str(path))
@@ -199,9 +200,9 @@ def cut_clip(path: Path, start: float, end: float) -> tuple[np.ndarray, int, str
         samples, rate = soundfile.read(str(path), start=first, stop=last, dtype="float32", always_2d=True)
         return samples, int(rate), info.subtype
     except (soundfile.LibsndfileError, RuntimeError, TypeError):
-        audio = load(path)
-        first, last = _sample_span(start, end, audio.sample_rate, audio.channels.shape[1])
-        return np.ascontiguousarray(audio.channels[:, first:last].T), audio.sample_rate, None
+        rate, n_channels, _ = probe(path)
+        channels = ffmpeg_decode(path, n_channels, rate, start_s=max(0.0, start), duration_s=max(0.0, end - max(0.0, start)))
+        return np.ascontiguousarray(channels.T), rate, None
 
 
 REDACTED_WORD = re.compile(r"^\[[A-Z][A-Z0-9_]*-\d+\]")  # a tag written by undertone.redact

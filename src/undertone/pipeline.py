@@ -51,7 +51,8 @@ from undertone.model import (
 )
 from undertone.prosody import (
     Track,
-    intensity_track,
+    block_energies,
+    intensity_from_blocks,
     median_or_none,
     noise_floor_db,
 )
@@ -138,9 +139,9 @@ def diarize_audio(audio: Audio, settings: Settings) -> Diarization:
     if options.channels != "mixed":
         from undertone.diarize import channels
 
-        layout = channels.detect_layout(audio.channels, audio.sample_rate)
+        layout = channels.detect_layout(audio.channels, SAMPLE_RATE)
         if layout.split or (options.channels == "split" and audio.n_channels > 1):
-            return channels.diarize(audio.channels, audio.sample_rate, layout=layout)
+            return channels.diarize(audio.channels, SAMPLE_RATE, layout=layout)
         if options.channels == "split":
             notes.append("channels = split, but the recording has one channel: speakers diarised from the mix")
     diarization = _diarize_mix(audio, settings)
@@ -189,14 +190,15 @@ def build_transcript(
     labels_from_transcript = any(w.speaker for w in recognized)
     speakers, label_to_id = _speaker_of_each_word(recognized, diarization, labels_from_transcript)
 
-    intensity = intensity_track(audio.mono, SAMPLE_RATE)
+    energy = block_energies(audio.mono, SAMPLE_RATE)  # one pass over the signal for both tracks
+    intensity = intensity_from_blocks(energy, SAMPLE_RATE)
     starts = np.array([w.start for w in recognized], dtype=np.float64)
     ends = np.array([max(w.end, w.start) for w in recognized], dtype=np.float64)
     frame_speaker = frame_speakers(len(intensity.times), starts, ends, speakers)
 
     # Silences are measured on 10 ms frames, against each speaker's own speech level.
     thresholds = silence_thresholds(intensity, frame_speaker, set(speakers), settings)
-    edges = intensity_track(audio.mono, SAMPLE_RATE, window_blocks=1)
+    edges = intensity_from_blocks(energy, SAMPLE_RATE, window_blocks=1)
     silences = measure_silences(starts, ends, speakers, edges, thresholds, settings.pauses)
     starts, ends = snap_word_edges(starts, ends, silences)
 

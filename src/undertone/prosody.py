@@ -43,15 +43,37 @@ def intensity_track(
     The 30 ms default gives a steady loudness contour; silence boundaries are measured with
     ``window_blocks=1``, because a wider window smears each speech edge into the silence.
     """
+    return intensity_from_blocks(block_energies(samples, sample_rate), sample_rate, window_blocks)
+
+
+# Block energies are summed in float64 this many 10 ms blocks at a time (one minute): a float64
+# copy of a whole hour would be another 0.5 GB.
+_ENERGY_CHUNK_BLOCKS = 6000
+
+
+def block_energies(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Sum of squares of each 10 ms block (float64): what every intensity track is made from."""
     hop = int(round(FRAME_HOP_S * sample_rate))
     n_blocks = len(samples) // hop
+    energy = np.empty(n_blocks, dtype=np.float64)
+    for first in range(0, n_blocks, _ENERGY_CHUNK_BLOCKS):
+        last = min(first + _ENERGY_CHUNK_BLOCKS, n_blocks)
+        blocks = samples[first * hop : last * hop].reshape(last - first, hop).astype(np.float64)
+        energy[first:last] = np.einsum("ij,ij->i", blocks, blocks)
+    return energy
+
+
+def intensity_from_blocks(
+    energy: np.ndarray, sample_rate: int, window_blocks: int = INTENSITY_WINDOW_BLOCKS
+) -> Track:
+    """:func:`intensity_track` from :func:`block_energies` (computed once for several windows)."""
+    n_blocks = len(energy)
     if n_blocks == 0:
         return Track(np.zeros(0), np.zeros(0))
-    blocks = samples[: n_blocks * hop].reshape(n_blocks, hop).astype(np.float64)
-    block_energy = np.einsum("ij,ij->i", blocks, blocks)
+    hop = int(round(FRAME_HOP_S * sample_rate))
     # A centred window of odd length: the block itself and (window_blocks - 1) / 2 each side.
     half = window_blocks // 2
-    padded = np.pad(block_energy, half, mode="edge")
+    padded = np.pad(energy, half, mode="edge")
     window_energy = np.convolve(padded, np.ones(2 * half + 1), mode="valid")
     mean_square = window_energy / ((2 * half + 1) * hop)
     with np.errstate(divide="ignore"):

@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from undertone import small_stats
 from undertone.config import MarkSettings
 from undertone.features import WordContext, WordMeasures
 from undertone.marks import Mark
@@ -82,7 +83,7 @@ def prominence_cues(
     norm; the pitch cue is 0 on a unit's last word (``final``).
     """
     loudness = min(
-        measures.level_db[index] - np.median(measures.level_db[around]), measures.level_re_db[index]
+        measures.level_db[index] - small_stats.median(measures.level_db[around]), measures.level_re_db[index]
     ) / LOUDNESS_STEP_DB
     pitch = 0.0
     neighbour_pitch = measures.f0_st[around]
@@ -90,8 +91,8 @@ def prominence_cues(
     if not final and np.isfinite(measures.f0_peak_st[index]) and len(neighbour_pitch):
         # f0_peak_st is already re the speaker's median pitch
         peak = measures.f0_peak_st[index]
-        pitch = min(peak - np.median(neighbour_pitch), peak) / PITCH_STEP_ST
+        pitch = min(peak - small_stats.median(neighbour_pitch), peak) / PITCH_STEP_ST
     duration = min(
-        measures.tempo[index] - np.median(measures.tempo[around]), measures.tempo[index]
+        measures.tempo[index] - small_stats.median(measures.tempo[around]), measures.tempo[index]
     ) / DURATION_STEP
     return max(0.0, float(loudness)), max(0.0, float(pitch)), max(0.0, float(duration))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from undertone import small_stats
 from undertone.config import MarkSettings
 from undertone.features import WordContext, WordMeasures
 from undertone.marks import Mark
@@ -44,7 +45,7 @@ def pitch_step_marks(
         preceding = _preceding_voiced(index, measures, context, starts, stepped)
         if not preceding:
             continue
-        step = float(measures.f0_st[index] - np.median(measures.f0_st[preceding]))
+        step = float(measures.f0_st[index] - small_stats.median(measures.f0_st[preceding]))
         if abs(step) >= settings.pitch_step_st:
             marks.append(Mark("pitch_up" if step > 0 else "pitch_down", index, index, round(step, 1), STEP_UNIT))
             stepped.add(index)
@@ -111,7 +112,7 @@ def final_movement(voiced_st: np.ndarray, times: np.ndarray) -> float | None:
     """
     if len(voiced_st) == 0:
         return None
-    step = float(np.median(np.diff(times))) if len(times) > 1 else MAX_HOLE_S
+    step = float(small_stats.median(np.diff(times))) if len(times) > 1 else MAX_HOLE_S
     step = min(step, MAX_HOLE_S)
     spans = np.diff(times, prepend=times[0] - step)
     spans = np.where(spans <= MAX_HOLE_S + 1e-9, spans, step)
@@ -126,4 +127,4 @@ def final_movement(voiced_st: np.ndarray, times: np.ndarray) -> float | None:
     before = voiced_st[(from_end > final_s + 1e-9) & (from_end <= final_s + before_s + 1e-9)]
     if len(final) == 0 or len(before) == 0:
         return None
-    return float(np.median(final) - np.median(before))
+    return float(small_stats.median(final) - small_stats.median(before))

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from undertone import small_stats
 from undertone.config import MarkSettings
 from undertone.features import WordContext, WordMeasures
 from undertone.marks import Mark, runs
@@ -86,7 +87,7 @@ def elongation_marks(
                 for j in range(max(first, index - NEIGHBOURS), min(last, index + NEIGHBOURS) + 1)
                 if j != index and usable[j]
             ]
-            local = float(np.median(measures.tempo[around])) if around else 0.0
+            local = float(small_stats.median(measures.tempo[around])) if around else 0.0
             if (
                 ratio >= settings.elongation_ratio
                 and math.exp(measures.tempo[index] - local) >= ELONGATION_VS_NEIGHBOURS
@@ -112,7 +113,7 @@ def _log_rate_without(duration: np.ndarray, expected: np.ndarray, first: int, la
 def _threshold(log_rates: list[float], settings: MarkSettings) -> float:
     """The larger of the fixed ratio and ``tempo_spread_z`` of the speaker's own spread."""
     values = np.asarray(log_rates)
-    spread = MAD_TO_SD * float(np.median(np.abs(values - np.median(values)))) if len(values) else 0.0
+    spread = MAD_TO_SD * float(small_stats.median(np.abs(values - small_stats.median(values)))) if len(values) else 0.0
     return max(math.log(settings.tempo_ratio), settings.tempo_spread_z * spread)
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from undertone.config import RenderSettings
 from undertone.model import Annotation, Transcript
 from undertone.render import notation
-from undertone.render.layout import overlapped_words, pause_mark, turn_tokens
+from undertone.render.layout import overlapped_words, pause_mark, shown_pauses_after, turn_tokens
 from undertone.render.timecode import to_ms
 
 PAUSES_TIER = "pauses"
@@ -67,6 +67,7 @@ def speaker_tiers(transcript: Transcript, settings: RenderSettings) -> list[Spea
     names = _speaker_names(transcript)
     word_spans = _word_spans(transcript)
     shown = notation.shown(settings.notation)
+    pauses_after = shown_pauses_after(transcript, shown)
     decorations = notation.decorate_words(transcript, settings.notation, overlapped_words(transcript))
     result = []
     for speaker_id, name in names.items():
@@ -76,7 +77,7 @@ def speaker_tiers(transcript: Transcript, settings: RenderSettings) -> list[Spea
         turns = []
         for turn in (t for t in transcript.turns if t.speaker == speaker_id):
             spans = [word_spans[i] for i in range(turn.first_word, turn.last_word + 1)]
-            tokens = turn_tokens(transcript, turn.first_word, turn.last_word, decorations, shown)
+            tokens = turn_tokens(transcript, turn.first_word, turn.last_word, decorations, shown, pauses_after)
             turns.append(Interval(spans[0][0], spans[-1][1], " ".join(t.text for t in tokens)))
         words.sort(key=lambda interval: interval.start)
         result.append(SpeakerTiers(name, Tier(name, turns), Tier(name + WORDS_SUFFIX, words)))
