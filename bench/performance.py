@@ -8,7 +8,7 @@ Run from the repository root::
     uv run python bench/performance.py --json run.json  # also write every figure as JSON
 
 Other options (``--help``): ``--sizes``, ``--rate``, ``--batch N MINUTES``, ``--whisper``,
-``--pyin-seconds``, ``--profile-dir`` (cProfile each stage; slows the run, for finding where
+``--pyin-seconds``, ``--prefect-runs``, ``--profile-dir`` (cProfile each stage; slows the run, for finding where
 the time goes), ``--cache``.
 
 The recording
@@ -47,6 +47,11 @@ Batch throughput: N recordings (different excerpts, so different files) through 
 offline pipeline (the stages above, outputs written), in one worker process one after another,
 versus two worker processes at once (``ProcessPoolExecutor``: both cores). Library calls, not the
 ``undertone`` command, so Prefect plays no part.
+
+Prefect overhead per recording (``bench/prefect_overhead.py``, run in a fresh process): the
+sample through the ``process-recording`` flow with transcription and diarisation answered from
+the stage cache, against the same load, analysis and writing as plain library calls (medians of
+``--prefect-runs`` each). It runs in Prefect's embedded mode unless ``PREFECT_API_URL`` is set.
 
 Prefect's overhead per recording (issue target <= 2 s) is measured separately, not here.
 """
@@ -100,6 +105,7 @@ TARGET_PEAK_MB = 1536.0  # ours, one hour
 TARGET_LINEARITY = 2.2  # the two-hour run may take at most this many times the one-hour run
 TARGET_LOAD_VS_FFMPEG = 1.5  # loading a one-hour compressed file, times ffmpeg's decode
 TARGET_END_TO_END_XRT = 5.0  # offline profile end to end, times real time
+TARGET_PREFECT_OVERHEAD_S = 2.0  # flow with cached stages vs the same work as plain calls
 # "Independent recordings use both cores": our reading is a speed-up of at least 1.7 on two
 # cores (85 % of the ideal 2x) over processing them one at a time.
 TARGET_BATCH_SPEEDUP = 1.7
@@ -318,6 +324,15 @@ def run_load(path: Path) -> dict[str, Any]:
 
     audio, figures = measure("load", lambda: load(path))
     return {"audio_s": audio.duration, "sample_rate": audio.sample_rate, **asdict(figures)}
+
+
+def run_prefect(runs: int) -> dict[str, Any]:
+    """Prefect's cost per recording (``bench/prefect_overhead.py``), in this fresh process."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))  # flows/ lives at the repository root
+    from prefect_overhead import measure as prefect_overhead
+
+    return prefect_overhead(runs)
 
 
 def run_whisper(name: str, tokens: int = WHISPER_TOKENS_PER_WINDOW) -> dict[str, Any]:
@@ -591,6 +606,15 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         for name, goal in (("batch: offline throughput on both cores", TARGET_END_TO_END_XRT),
                            ("batch: speed-up of two processes over one", TARGET_BATCH_SPEEDUP)):
             targets.append(_target(name, None, goal, True, "x", "", "not measured"))
+    prefect = results.get("prefect")
+    if prefect:
+        targets.append(_target("Prefect overhead per recording", prefect["overhead_s"], TARGET_PREFECT_OVERHEAD_S, False,
+                               "s", f"{prefect['recording_s']:g} s sample, stages cached, {len(prefect['flow_s'])} runs",
+                               f"{prefect['overhead_s']:.2f} s (flow {statistics.median(prefect['flow_s']):.2f} s vs plain "
+                               f"calls {statistics.median(prefect['direct_s']):.2f} s; first run {prefect['startup_s']:.1f} s)"))
+    else:
+        targets.append(_target("Prefect overhead per recording", None, TARGET_PREFECT_OVERHEAD_S, False, "s", "",
+                               "not measured"))
     return targets
 
 
@@ -645,6 +669,7 @@ class Plan:
     whisper: tuple[str, ...] = ("turbo", "small.en")
     whisper_tokens: int = WHISPER_TOKENS_PER_WINDOW
     pyin_seconds: float = 60.0
+    prefect_runs: int = 3  # timed flow runs for the Prefect overhead (0: skip)
     cache: Path = CACHE
     profile_dir: Path | None = None
 
@@ -691,6 +716,9 @@ def run_benchmark(plan: Plan, say: Callable[[str], None] = lambda message: None)
     if plan.batch_count > 0:
         say(f"batch: {plan.batch_count} x {plan.batch_minutes:g} min, one at a time, then two processes")
         results["batch"] = batch_throughput(plan.batch_count, plan.batch_minutes, plan.cache, plan.rate)
+    if plan.prefect_runs > 0:
+        say(f"Prefect overhead: the sample through the flow with cached stages, {plan.prefect_runs} runs each way")
+        results["prefect"] = _child("prefect", runs=plan.prefect_runs)
     results["targets"] = evaluate_targets(results)
     results["machine"]["loadavg_end"] = os.getloadavg()
     return results
@@ -808,6 +836,7 @@ def parse_arguments(argv: list[str] | None = None) -> tuple[argparse.Namespace, 
     parser.add_argument("--whisper", nargs="*", choices=sorted(WHISPER_DIMS), help="Whisper shapes to time (none: skip)")
     parser.add_argument("--whisper-tokens", type=int, default=WHISPER_TOKENS_PER_WINDOW, help="decoder steps actually timed")
     parser.add_argument("--pyin-seconds", type=float, default=60.0, help="audio for librosa.pyin (0 skips)")
+    parser.add_argument("--prefect-runs", type=int, help="timed flow runs for Prefect's overhead (default 3, quick 1; 0 skips)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--cache", type=Path, default=CACHE, help="where the recordings are built (default bench/.cache)")
     parser.add_argument("--profile-dir", type=Path, help="cProfile each stage into DIR/<file>-<stage>.prof (slower)")
@@ -824,6 +853,7 @@ def parse_arguments(argv: list[str] | None = None) -> tuple[argparse.Namespace, 
         whisper=tuple(arguments.whisper if arguments.whisper is not None else (("tiny",) if quick else ("turbo", "small.en"))),
         whisper_tokens=arguments.whisper_tokens,
         pyin_seconds=arguments.pyin_seconds,
+        prefect_runs=arguments.prefect_runs if arguments.prefect_runs is not None else (1 if quick else 3),
         cache=arguments.cache,
         profile_dir=arguments.profile_dir,
     )
@@ -839,6 +869,8 @@ def main(argv: list[str] | None = None) -> None:
             result = run_pipeline(Path(child_arguments["path"]), Path(profile_dir) if profile_dir else None)
         elif kind == "load":
             result = run_load(Path(child_arguments["path"]))
+        elif kind == "prefect":
+            result = run_prefect(child_arguments["runs"])
         else:
             result = run_whisper(child_arguments["name"], child_arguments["tokens"])
         sys.stdout.write(json.dumps(result) + "\n")
