@@ -52,8 +52,6 @@ Prefect overhead per recording (``bench/prefect_overhead.py``, run in a fresh pr
 sample through the ``process-recording`` flow with transcription and diarisation answered from
 the stage cache, against the same load, analysis and writing as plain library calls (medians of
 ``--prefect-runs`` each). It runs in Prefect's embedded mode unless ``PREFECT_API_URL`` is set.
-
-Prefect's overhead per recording (issue target <= 2 s) is measured separately, not here.
 """
 
 from __future__ import annotations
@@ -823,8 +821,7 @@ def print_report(results: dict[str, Any]) -> None:
         goal = f"{t['comparison']} {t['target']:g} {t['unit']}"
         table.add_row(t["name"], t["shown"], goal, t["basis"], t["status"])
     console.print(table)
-    console.print("  ours = everything except the ASR and diarisation models. Prefect overhead per recording "
-                  "(target <= 2 s) is measured separately.")
+    console.print("  ours = everything except the ASR and diarisation models.")
 
 
 def parse_arguments(argv: list[str] | None = None) -> tuple[argparse.Namespace, Plan]:
