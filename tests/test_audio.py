@@ -1,5 +1,6 @@
 """Loading recordings: formats, channels, rates, and clear errors for bad files."""
 
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -81,3 +82,19 @@ def test_mono_recording_at_the_analysis_rate_is_held_once(tmp_path: Path):
     soundfile.write(stereo, np.stack([voiced(150, 0.5), voiced(220, 0.5)], axis=1), SAMPLE_RATE)
     audio = load(stereo)
     assert audio.channels.shape[0] == 2 and not np.shares_memory(audio.mono, audio.channels)
+
+
+@pytest.mark.parametrize("rate", [SAMPLE_RATE, 48_000])
+def test_a_header_declaring_years_of_audio_is_a_damaged_file_not_an_out_of_memory(tmp_path: Path, rate: int):
+    """Memory is preallocated from the declared length, but only so far: a FLAC whose header
+    claims 2^36 samples (years) gets the truncation message, not a MemoryError."""
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.zeros(rate // 2, np.float32), rate, format="FLAC")
+    data = bytearray(buffer.getvalue())
+    # STREAMINFO starts at byte 8; its total-samples field is the low 36 bits of bytes 21-25.
+    field = int.from_bytes(data[21:26], "big") | ((1 << 36) - 1)
+    data[21:26] = field.to_bytes(5, "big")
+    path = tmp_path / "huge.flac"
+    path.write_bytes(bytes(data))
+    with pytest.raises(AudioError, match="huge.flac: damaged or incomplete file"):
+        load(path)

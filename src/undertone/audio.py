@@ -131,6 +131,9 @@ def mix(channels: np.ndarray) -> np.ndarray:
 
 # Formats soundfile reads are decoded and resampled this many seconds at a time.
 _BLOCK_S = 30
+# Output arrays are preallocated from the length a header declares, but never beyond this many
+# float32 values (1 GiB) at first: a damaged header can declare years; longer audio grows the array.
+_MAX_PREALLOCATED = 1 << 28
 
 
 def _decode_with_soundfile(path: Path) -> tuple[np.ndarray, int, float | None]:
@@ -139,28 +142,28 @@ def _decode_with_soundfile(path: Path) -> tuple[np.ndarray, int, float | None]:
         sample_rate, declared_frames, container = int(handle.samplerate), handle.frames, handle.format
         n_channels = handle.channels
         _check_rate(path, sample_rate)
-        if sample_rate == SAMPLE_RATE:
-            channels = np.ascontiguousarray(handle.read(dtype="float32", always_2d=True).T)
-        else:
-            channels = _resample_blocks(handle, sample_rate, n_channels)
+        channels = _read_blocks(handle, sample_rate, n_channels)
     if container in ("WAV", "WAVEX"):  # libsndfile shortens a cut WAV's length to what is there
         declared_frames = _wav_declared_frames(path) or declared_frames
     declared_s = declared_frames / sample_rate
     return channels, sample_rate, declared_s
 
 
-def _resample_blocks(handle: soundfile.SoundFile, sample_rate: int, n_channels: int) -> np.ndarray:
-    """Read and resample block by block, so the file's own rate is never held whole."""
+def _read_blocks(handle: soundfile.SoundFile, sample_rate: int, n_channels: int) -> np.ndarray:
+    """Read (and resample) block by block, so the file's own rate is never held whole, and a
+    header's length is trusted only up to ``_MAX_PREALLOCATED``."""
     import soxr
 
-    stream = soxr.ResampleStream(sample_rate, SAMPLE_RATE, n_channels, dtype="float32", quality="HQ")
+    resampler = None
+    if sample_rate != SAMPLE_RATE:
+        resampler = soxr.ResampleStream(sample_rate, SAMPLE_RATE, n_channels, dtype="float32", quality="HQ")
     expected = int(np.ceil(handle.frames * SAMPLE_RATE / sample_rate)) + SAMPLE_RATE
-    out = np.empty((expected, n_channels), dtype=np.float32)
+    out = np.empty((min(expected, _MAX_PREALLOCATED // n_channels), n_channels), dtype=np.float32)
     filled = 0
     while True:
         block = handle.read(_BLOCK_S * sample_rate, dtype="float32", always_2d=True)
         last = len(block) < _BLOCK_S * sample_rate
-        piece = stream.resample_chunk(block, last=last)
+        piece = resampler.resample_chunk(block, last=last) if resampler else block
         if filled + len(piece) > len(out):  # a header that understated the length
             out = np.concatenate([out[:filled], np.empty((len(piece) + len(out), n_channels), np.float32)])
         out[filled : filled + len(piece)] = piece
@@ -285,7 +288,7 @@ def ffmpeg_decode(
 
 def _read_floats(stream: BinaryIO, capacity: int) -> np.ndarray:
     """Every float32 in ``stream``, read into a preallocated array (doubled when full)."""
-    buffer = np.empty(max(capacity, 1024), dtype=np.float32)
+    buffer = np.empty(min(max(capacity, 1024), _MAX_PREALLOCATED), dtype=np.float32)
     view, filled = memoryview(buffer).cast("B"), 0  # filled: bytes
     while count := stream.readinto(view[filled:]):
         filled += count
