@@ -201,7 +201,8 @@ def cut_clip(path: Path, start: float, end: float) -> tuple[np.ndarray, int, str
         return samples, int(rate), info.subtype
     except (soundfile.LibsndfileError, RuntimeError, TypeError):
         rate, n_channels, _ = probe(path)
-        channels = ffmpeg_decode(path, n_channels, rate, start_s=max(0.0, start), duration_s=max(0.0, end - max(0.0, start)))
+        start = max(0.0, start)
+        channels = ffmpeg_decode(path, n_channels, rate, start_s=start, duration_s=max(0.0, end - start))
         return np.ascontiguousarray(channels.T), rate, None
 
 

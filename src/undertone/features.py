@@ -133,11 +133,11 @@ def _running_median(
         if len(pool) == 0:
             continue
         pool_times, pool_values = times[pool], values[pool]
-        overall = float(small_stats.median(pool_values))
+        overall = small_stats.median(pool_values)
         low = np.searchsorted(pool_times, times[mine] - window_s, side="left")
         high = np.searchsorted(pool_times, times[mine] + window_s, side="right")
         for index, a, b in zip(mine, low, high):
-            result[index] = float(small_stats.median(pool_values[a:b])) if b - a >= MIN_WORDS_FOR_NORM else overall
+            result[index] = small_stats.median(pool_values[a:b]) if b - a >= MIN_WORDS_FOR_NORM else overall
     return result
 
 
@@ -153,8 +153,8 @@ def _word_pitch(pitch: Track, starts: np.ndarray, ends: np.ndarray) -> tuple[np.
         voiced = pitch.values[a:b]
         voiced = voiced[np.isfinite(voiced)]
         if len(voiced) >= MIN_VOICED_FRAMES:
-            median[index] = float(small_stats.median(voiced))
-            peak[index] = float(small_stats.quantile(voiced, 0.9))
+            median[index] = small_stats.median(voiced)
+            peak[index] = small_stats.quantile(voiced, 0.9)
     return median, peak
 
 
@@ -165,13 +165,13 @@ def _relative_tempo(log_stretch: np.ndarray, context: WordContext) -> tuple[np.n
     speaker_array = np.array(context.speakers, dtype=object)
     usable = context.countable & ~context.overlapped
     everyone = log_stretch[usable]
-    fallback = float(small_stats.median(everyone)) if len(everyone) else 0.0
+    fallback = small_stats.median(everyone) if len(everyone) else 0.0
     for speaker in set(context.speakers):
         mine = speaker_array == speaker
         inner = log_stretch[mine & usable & ~context.unit_final]
         final = log_stretch[mine & usable & context.unit_final]
-        inner_norm = float(small_stats.median(inner)) if len(inner) >= MIN_WORDS_FOR_NORM else fallback
-        final_norm = float(small_stats.median(final)) if len(final) >= MIN_WORDS_FOR_NORM else inner_norm
+        inner_norm = small_stats.median(inner) if len(inner) >= MIN_WORDS_FOR_NORM else fallback
+        final_norm = small_stats.median(final) if len(final) >= MIN_WORDS_FOR_NORM else inner_norm
         norms[speaker] = inner_norm
         tempo[mine & ~context.unit_final] = log_stretch[mine & ~context.unit_final] - inner_norm
         tempo[mine & context.unit_final] = log_stretch[mine & context.unit_final] - final_norm

@@ -35,7 +35,10 @@ def frames_csv(frames: Frames) -> str:
     for the 360 000 rows of an hour.
     """
     lines = [CSV_HEADER]
-    columns = (frames.times.tolist(), frames.f0_hz.tolist(), frames.intensity_db.tolist(), frames.speaker.astype(str).tolist())
-    for time, f0, level, speaker in zip(*columns):
-        lines.append(f"{time:.3f},{f0:.1f},{level:.1f},{speaker}" if f0 == f0 else f"{time:.3f},,{level:.1f},{speaker}")  # NaN != NaN
+    columns = zip(
+        frames.times.tolist(), frames.f0_hz.tolist(), frames.intensity_db.tolist(), frames.speaker.astype(str).tolist()
+    )
+    for time, f0, level, speaker in columns:
+        voiced = f"{f0:.1f}" if f0 == f0 else ""  # NaN != NaN: unvoiced
+        lines.append(f"{time:.3f},{voiced},{level:.1f},{speaker}")
     return "\n".join(lines) + "\n"

@@ -51,8 +51,7 @@ from undertone.model import (
 )
 from undertone.prosody import (
     Track,
-    block_energies,
-    intensity_from_blocks,
+    intensity_tracks,
     median_or_none,
     noise_floor_db,
 )
@@ -190,15 +189,13 @@ def build_transcript(
     labels_from_transcript = any(w.speaker for w in recognized)
     speakers, label_to_id = _speaker_of_each_word(recognized, diarization, labels_from_transcript)
 
-    energy = block_energies(audio.mono, SAMPLE_RATE)  # one pass over the signal for both tracks
-    intensity = intensity_from_blocks(energy, SAMPLE_RATE)
+    intensity, edges = intensity_tracks(audio.mono, SAMPLE_RATE)
     starts = np.array([w.start for w in recognized], dtype=np.float64)
     ends = np.array([max(w.end, w.start) for w in recognized], dtype=np.float64)
     frame_speaker = frame_speakers(len(intensity.times), starts, ends, speakers)
 
     # Silences are measured on 10 ms frames, against each speaker's own speech level.
     thresholds = silence_thresholds(intensity, frame_speaker, set(speakers), settings)
-    edges = intensity_from_blocks(energy, SAMPLE_RATE, window_blocks=1)
     silences = measure_silences(starts, ends, speakers, edges, thresholds, settings.pauses)
     starts, ends = snap_word_edges(starts, ends, silences)
 

@@ -43,7 +43,14 @@ def intensity_track(
     The 30 ms default gives a steady loudness contour; silence boundaries are measured with
     ``window_blocks=1``, because a wider window smears each speech edge into the silence.
     """
-    return intensity_from_blocks(block_energies(samples, sample_rate), sample_rate, window_blocks)
+    return _from_blocks(_block_energies(samples, sample_rate), sample_rate, window_blocks)
+
+
+def intensity_tracks(samples: np.ndarray, sample_rate: int) -> tuple[Track, Track]:
+    """The loudness track (30 ms windows) and the silence-edge track (10 ms), from one pass over
+    the signal: what the pipeline needs of every recording."""
+    energy = _block_energies(samples, sample_rate)
+    return _from_blocks(energy, sample_rate, INTENSITY_WINDOW_BLOCKS), _from_blocks(energy, sample_rate, 1)
 
 
 # Block energies are summed in float64 this many 10 ms blocks at a time (one minute): a float64
@@ -51,7 +58,7 @@ def intensity_track(
 _ENERGY_CHUNK_BLOCKS = 6000
 
 
-def block_energies(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+def _block_energies(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Sum of squares of each 10 ms block (float64): what every intensity track is made from."""
     hop = int(round(FRAME_HOP_S * sample_rate))
     n_blocks = len(samples) // hop
@@ -63,10 +70,8 @@ def block_energies(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return energy
 
 
-def intensity_from_blocks(
-    energy: np.ndarray, sample_rate: int, window_blocks: int = INTENSITY_WINDOW_BLOCKS
-) -> Track:
-    """:func:`intensity_track` from :func:`block_energies` (computed once for several windows)."""
+def _from_blocks(energy: np.ndarray, sample_rate: int, window_blocks: int) -> Track:
+    """An intensity track from block energies, over windows of ``window_blocks`` blocks."""
     n_blocks = len(energy)
     if n_blocks == 0:
         return Track(np.zeros(0), np.zeros(0))

@@ -33,7 +33,7 @@ from undertone.model import TRANSCRIPT_SPEAKERS, Annotation, Overlap, Pause, Spe
 # The pipeline's own helpers, so that corrected measurements are made exactly as the machine's.
 from undertone.pipeline import frame_labels, frame_speakers, overlap_mask, silence_thresholds, spans_by_speaker
 from undertone.pitch_range import speaker_pitch
-from undertone.prosody import block_energies, intensity_from_blocks, median_or_none
+from undertone.prosody import intensity_tracks, median_or_none
 from undertone.render.layout import layout_lines
 from undertone.silences import Silence, measure_silences, snap_word_edges
 from undertone.transcribe import RecognizedWord
@@ -46,13 +46,11 @@ def rebuild(machine: Transcript, state: Corrections, audio: Audio, settings: Set
     words = state.words
     speakers = [w.speaker for w in words]
     mono = audio.mono
-    energy = block_energies(mono, SAMPLE_RATE)  # one pass over the signal for both tracks
-    intensity = intensity_from_blocks(energy, SAMPLE_RATE)
+    intensity, edges = intensity_tracks(mono, SAMPLE_RATE)
     starts = np.array([w.start for w in words], dtype=np.float64)
     ends = np.array([max(w.end, w.start) for w in words], dtype=np.float64)
     frame_speaker = frame_speakers(len(intensity.times), starts, ends, speakers)
     thresholds = silence_thresholds(intensity, frame_speaker, set(speakers), settings)
-    edges = intensity_from_blocks(energy, SAMPLE_RATE, window_blocks=1)
     silences = measure_silences(starts, ends, speakers, edges, thresholds, settings.pauses)
     starts, ends = snap_word_edges(starts, ends, silences)
     silences = keep_machine_timing(machine, words, silences, starts, ends)

@@ -112,7 +112,7 @@ def final_movement(voiced_st: np.ndarray, times: np.ndarray) -> float | None:
     """
     if len(voiced_st) == 0:
         return None
-    step = float(small_stats.median(np.diff(times))) if len(times) > 1 else MAX_HOLE_S
+    step = small_stats.median(np.diff(times)) if len(times) > 1 else MAX_HOLE_S
     step = min(step, MAX_HOLE_S)
     spans = np.diff(times, prepend=times[0] - step)
     spans = np.where(spans <= MAX_HOLE_S + 1e-9, spans, step)

@@ -87,7 +87,7 @@ def elongation_marks(
                 for j in range(max(first, index - NEIGHBOURS), min(last, index + NEIGHBOURS) + 1)
                 if j != index and usable[j]
             ]
-            local = float(small_stats.median(measures.tempo[around])) if around else 0.0
+            local = small_stats.median(measures.tempo[around]) if around else 0.0
             if (
                 ratio >= settings.elongation_ratio
                 and math.exp(measures.tempo[index] - local) >= ELONGATION_VS_NEIGHBOURS
@@ -113,7 +113,7 @@ def _log_rate_without(duration: np.ndarray, expected: np.ndarray, first: int, la
 def _threshold(log_rates: list[float], settings: MarkSettings) -> float:
     """The larger of the fixed ratio and ``tempo_spread_z`` of the speaker's own spread."""
     values = np.asarray(log_rates)
-    spread = MAD_TO_SD * float(small_stats.median(np.abs(values - small_stats.median(values)))) if len(values) else 0.0
+    spread = MAD_TO_SD * small_stats.median(np.abs(values - small_stats.median(values))) if len(values) else 0.0
     return max(math.log(settings.tempo_ratio), settings.tempo_spread_z * spread)
 
 

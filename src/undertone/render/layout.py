@@ -68,16 +68,11 @@ def turn_tokens(
     first_word: int,
     last_word: int,
     decorations: dict[int, Decoration],
-    shown: frozenset[str],
-    pauses_after: dict[int, Pause] | None = None,
+    pauses_after: dict[int, Pause],
 ) -> list[Token]:
-    """Words of one turn, decorated with their marks, with the shown pauses between them.
-
-    ``pauses_after`` (from :func:`shown_pauses_after`) saves going through every pause of the
-    recording once per turn when laying out a whole transcript.
+    """Words of one turn, decorated with their marks, with the shown pauses between them
+    (``pauses_after``: :func:`shown_pauses_after`, computed once per transcript, not per turn).
     """
-    if pauses_after is None:
-        pauses_after = shown_pauses_after(transcript, shown)
     tokens: list[Token] = []
     for index in range(first_word, last_word + 1):
         word = transcript.words[index]
@@ -116,7 +111,7 @@ def layout_lines(transcript: Transcript, settings: RenderSettings) -> list[Line]
         stamp = f"[{_clock(turn.start)}] " if settings.timestamps else ""
         first_prefix = f"{label:<{label_width}}  {stamp}"
         hanging = " " * len(first_prefix)
-        tokens = turn_tokens(transcript, turn.first_word, turn.last_word, decorations, shown, pauses_after)
+        tokens = turn_tokens(transcript, turn.first_word, turn.last_word, decorations, pauses_after)
         text_width = max(settings.width - _margin_width() - len(first_prefix), 12)
         for row_index, row in enumerate(_wrap(tokens, text_width)):
             prefix = first_prefix if row_index == 0 else hanging

@@ -77,7 +77,7 @@ def speaker_tiers(transcript: Transcript, settings: RenderSettings) -> list[Spea
         turns = []
         for turn in (t for t in transcript.turns if t.speaker == speaker_id):
             spans = [word_spans[i] for i in range(turn.first_word, turn.last_word + 1)]
-            tokens = turn_tokens(transcript, turn.first_word, turn.last_word, decorations, shown, pauses_after)
+            tokens = turn_tokens(transcript, turn.first_word, turn.last_word, decorations, pauses_after)
             turns.append(Interval(spans[0][0], spans[-1][1], " ".join(t.text for t in tokens)))
         words.sort(key=lambda interval: interval.start)
         result.append(SpeakerTiers(name, Tier(name, turns), Tier(name + WORDS_SUFFIX, words)))

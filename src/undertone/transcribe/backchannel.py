@@ -233,17 +233,12 @@ def _region_times(tokens: list, first: int, last: int, duration_s: float) -> tup
 
 
 def _store(tokens: list, indices: list[int], placement: _Placement) -> None:
-    """Write new times and scores into the tokens (as sphinx's own ``_store`` does)."""
+    """Write new times and scores into the tokens."""
     for index, start, end, llr, frames in zip(
         indices, placement.starts, placement.ends, placement.llrs, placement.frames
     ):
-        token = tokens[index]
-        token.start, token.end = start, end
-        if llr is None:
-            token.llr, token.frames, token.confidence = 0.0, 0, None
-        else:
-            token.llr, token.frames = llr, frames
-            token.confidence = min(1.0, float(np.exp(llr / max(frames, 1))))
+        tokens[index].start, tokens[index].end = start, end
+        sphinx._score(tokens[index], llr, frames)
 
 
 def _align_chain(

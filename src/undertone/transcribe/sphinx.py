@@ -640,11 +640,16 @@ def _store(text: list[_Token], aligned: list[_AlignedWord], cursor_frame: int) -
         token = text[word.position]
         token.start = offset + word.start_frame / FRAMES_PER_S
         token.end = offset + word.end_frame / FRAMES_PER_S
-        if word.llr is None:  # timed, but not judged
-            token.llr, token.frames, token.confidence = 0.0, 0, None
-        else:
-            token.llr, token.frames = word.llr, word.frames
-            token.confidence = min(1.0, math.exp(word.llr / max(word.frames, 1)))
+        _score(token, word.llr, word.frames)
+
+
+def _score(token: _Token, llr: float | None, frames: int) -> None:
+    """A token's fit score and the confidence reported for it (None: timed, but not judged)."""
+    if llr is None:
+        token.llr, token.frames, token.confidence = 0.0, 0, None
+    else:
+        token.llr, token.frames = llr, frames
+        token.confidence = min(1.0, math.exp(llr / max(frames, 1)))
 
 
 def _align_window(
