@@ -44,9 +44,11 @@ Baselines, measured in the same run:
   there is no GPU on the benchmark machine, so GPU figures are not measured here.
 
 Batch throughput: N recordings (different excerpts, so different files) through the whole
-offline pipeline (the stages above, outputs written), in one worker process one after another,
-versus two worker processes at once (``ProcessPoolExecutor``: both cores). Library calls, not the
-``undertone`` command, so Prefect plays no part.
+offline pipeline (the stages above, outputs written), one after another in one worker process,
+as ``undertone process A B C ...`` runs them (pocketsphinx recognises each recording's chunks in
+one worker process per core, so one recording at a time already uses both cores: the target is
+on this row), versus two recordings at once in two worker processes (``ProcessPoolExecutor``),
+for comparison. Library calls, not the ``undertone`` command, so Prefect plays no part.
 
 Prefect overhead per recording (``bench/prefect_overhead.py``, run in a fresh process): the
 sample through the ``process-recording`` flow with transcription and diarisation answered from
@@ -104,9 +106,9 @@ TARGET_LINEARITY = 2.2  # the two-hour run may take at most this many times the 
 TARGET_LOAD_VS_FFMPEG = 1.5  # loading a one-hour compressed file, times ffmpeg's decode
 TARGET_END_TO_END_XRT = 5.0  # offline profile end to end, times real time
 TARGET_PREFECT_OVERHEAD_S = 2.0  # flow with cached stages vs the same work as plain calls
-# "Independent recordings use both cores": our reading is a speed-up of at least 1.7 on two
-# cores (85 % of the ideal 2x) over processing them one at a time.
-TARGET_BATCH_SPEEDUP = 1.7
+# "Independent recordings use both cores": our reading is at least 1.7 cores busy on average
+# (CPU time / wall time, 85 % of the two cores) while a batch is processed as the command does.
+TARGET_BATCH_CORES_BUSY = 1.7
 
 # Whisper: real dimensions of the official checkpoints (the .pt files' "dims").
 WHISPER_DIMS: dict[str, dict[str, int]] = {
@@ -594,15 +596,16 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                            f"{xrt:.2f}x real time ({e2e['wall_s']:.0f} s, {e2e['cpu_s'] / e2e['wall_s']:.2f} cores busy)"))
     batch = results.get("batch")
     if batch:
-        both = batch["two_processes"]
-        targets.append(_target("batch: offline throughput on both cores", both["x_real_time"], TARGET_END_TO_END_XRT, True,
-                               "x real time", f"{batch['recordings']} x {batch['minutes_each']:g} min",
-                               f"{both['x_real_time']:.2f}x real time ({both['recordings_per_hour']:.1f} recordings/h)"))
-        targets.append(_target("batch: speed-up of two processes over one", batch["speedup"], TARGET_BATCH_SPEEDUP, True,
-                               "x", f"{batch['recordings']} x {batch['minutes_each']:g} min", f"{batch['speedup']:.2f}x"))
+        run = batch["one_at_a_time"]
+        basis = f"{batch['recordings']} x {batch['minutes_each']:g} min, one at a time"
+        targets.append(_target("batch: offline throughput", run["x_real_time"], TARGET_END_TO_END_XRT, True,
+                               "x real time", basis,
+                               f"{run['x_real_time']:.2f}x real time ({run['recordings_per_hour']:.1f} recordings/h)"))
+        targets.append(_target("batch: cores busy", run["cores_busy"], TARGET_BATCH_CORES_BUSY, True,
+                               "cores", basis, f"{run['cores_busy']:.2f} of {os.cpu_count()}"))
     else:
-        for name, goal in (("batch: offline throughput on both cores", TARGET_END_TO_END_XRT),
-                           ("batch: speed-up of two processes over one", TARGET_BATCH_SPEEDUP)):
+        for name, goal in (("batch: offline throughput", TARGET_END_TO_END_XRT),
+                           ("batch: cores busy", TARGET_BATCH_CORES_BUSY)):
             targets.append(_target(name, None, goal, True, "x", "", "not measured"))
     prefect = results.get("prefect")
     if prefect:
@@ -807,12 +810,13 @@ def print_report(results: dict[str, Any]) -> None:
                             "outputs written", box=box.SIMPLE_HEAD)
         for column in ("how", "wall s", "cores busy", "x real time", "recordings/h"):
             table.add_column(column, justify="left" if column == "how" else "right")
-        for name, label in (("one_at_a_time", "one worker process, one at a time"), ("two_processes", "two worker processes at once")):
+        for name, label in (("one_at_a_time", "one at a time (as the command runs a batch)"),
+                            ("two_processes", "two at once, in two worker processes")):
             r = b[name]
             table.add_row(label, f"{r['wall_s']:.0f}", f"{r['cores_busy']:.2f}", f"{r['x_real_time']:.2f}",
                           f"{r['recordings_per_hour']:.1f}")
         console.print(table)
-        console.print(f"  speed-up {b['speedup']:.2f}x")
+        console.print(f"  two at once vs one at a time: {b['speedup']:.2f}x")
 
     table = Table(title="Targets (issue 9)", box=box.SIMPLE_HEAD)
     for column in ("target", "measured", "goal", "basis", "status"):

@@ -10,6 +10,7 @@ import pytest
 import soundfile
 
 from synth import voiced
+from undertone import audio as audio_module
 from undertone.audio import SAMPLE_RATE, file_sha256, load
 from undertone.errors import AudioError
 
@@ -44,6 +45,21 @@ def test_mp3_is_decoded_through_ffmpeg(tmp_path: Path):
     audio = load(mp3)
     assert audio.duration == pytest.approx(1.0, abs=0.06)  # MP3 frames pad the ends
     assert np.sqrt(np.mean(audio.mono**2)) > 0.05
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+def test_ffmpeg_decodes_the_same_samples_through_memory_or_a_pipe(tmp_path: Path, monkeypatch):
+    """ffmpeg writes into a memfd where there is one; the pipe kept for other systems agrees."""
+    wav, m4a = tmp_path / "x.wav", tmp_path / "two voices.m4a"
+    soundfile.write(wav, _stereo(48_000, 3.0), 48_000)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav), "-c:a", "aac", str(m4a)], check=True)
+    in_memory = load(m4a)
+    in_memory.channels[0, :10] = 0.0  # the mapped samples are the program's own to change
+    monkeypatch.delattr(audio_module.os, "memfd_create")
+    through_pipe = load(m4a)
+    assert in_memory.channels.shape == through_pipe.channels.shape == (2, pytest.approx(3 * SAMPLE_RATE, abs=1100))
+    assert np.array_equal(in_memory.channels[:, 10:], through_pipe.channels[:, 10:])
+    assert in_memory.sample_rate == through_pipe.sample_rate == 48_000
 
 
 def test_source_file_is_not_modified(tmp_path: Path):

@@ -23,8 +23,8 @@ TARGETS = {
     "linear: twice the audio, times the cost",
     "loading vs ffmpeg decode",
     "offline profile end to end, one recording",
-    "batch: offline throughput on both cores",
-    "batch: speed-up of two processes over one",
+    "batch: offline throughput",
+    "batch: cores busy",
     "Prefect overhead per recording",
 }
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ import soundfile
 from undertone.audio import SAMPLE_RATE
 from undertone.errors import ModelUnavailableError, TranscriptFileError
 from undertone.transcribe import Recognition
-from undertone.transcribe import sphinx
+from undertone.transcribe import sphinx, sphinx_workers
 from undertone.transcribe.known import KnownTurn, tokenize
 
 SENTENCES = (
@@ -165,6 +166,62 @@ def test_chunked_recognition_keeps_times_in_place(recording, monkeypatch, recogn
         assert any(start - SPAN_TOLERANCE_S <= middle <= end + SPAN_TOLERANCE_S for start, end in spans), word
     # The cuts fall in pauses here, so chunking should barely change what is recognised.
     assert abs(len(chunked.words) - len(recognized.words)) <= 3
+
+
+def test_worker_processes_recognise_exactly_the_words_of_one_process(recording, monkeypatch):
+    """Chunks are independent (a fresh decoder each), so spreading them over worker processes
+    changes how fast, never what: the stage cache does not key on the number of processes."""
+    signal, _ = recording
+    monkeypatch.setattr(sphinx, "RECOGNITION_CHUNK_MIN_S", 1.5)
+    monkeypatch.setattr(sphinx, "RECOGNITION_CHUNK_MAX_S", 3.0)
+    assert len(sphinx._speech_chunks(signal)) >= 2 * sphinx.MIN_CHUNKS_PER_PROCESS
+    started = []
+    real_start = sphinx_workers._start_worker
+    monkeypatch.setattr(sphinx_workers, "_start_worker", lambda: started.append(1) or real_start())
+    in_process = sphinx.recognize(signal, processes=1)
+    assert not started
+    in_workers = sphinx.recognize(signal, processes=2)
+    assert len(started) == 2
+    assert in_workers.words and in_workers.words == in_process.words
+
+
+def test_the_number_of_processes_follows_the_cores_and_the_chunks(monkeypatch):
+    monkeypatch.setattr(sphinx.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert sphinx.recognition_processes(None, 100) == 3  # one per core we may use
+    assert sphinx.recognition_processes(8, 100) == 8  # as asked
+    assert sphinx.recognition_processes(None, 4) == 2  # at least two chunks per process
+    assert sphinx.recognition_processes(None, 3) == 1  # too few to be worth a process
+    assert sphinx.recognition_processes(None, 0) == 1
+
+
+def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path, recording):
+    """multiprocessing's spawn would import the caller's script in every worker: ours must not."""
+    signal, _ = recording
+    np.save(tmp_path / "signal.npy", signal)
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from undertone.transcribe import sphinx\n"
+        "sphinx.RECOGNITION_CHUNK_MIN_S, sphinx.RECOGNITION_CHUNK_MAX_S = 1.5, 3.0\n"
+        "print('script ran', flush=True)\n"
+        f"words = sphinx.recognize(np.load({str(tmp_path / 'signal.npy')!r}), processes=2).words\n"
+        "print('words', len(words))\n"
+    )
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("script ran") == 1
+    assert int(run.stdout.split("words")[1]) > 0
+
+
+def test_a_worker_that_dies_is_reported_not_waited_for(monkeypatch):
+    def broken_worker():
+        return subprocess.Popen([sys.executable, "-c", "import sys; sys.stderr.write('model file damaged'); sys.exit(3)"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    monkeypatch.setattr(sphinx_workers, "_start_worker", broken_worker)
+    chunks = [(np.zeros(SAMPLE_RATE, np.float32), float(k)) for k in range(4)]
+    with pytest.raises(RuntimeError, match="model file damaged"):
+        sphinx_workers.recognize_chunks(chunks, 2)
 
 
 @pytest.mark.parametrize("language", ["de", "fr-FR", "zh"])

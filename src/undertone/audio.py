@@ -261,29 +261,56 @@ def ffmpeg_decode(
     """Channels-first float32 samples of the first audio stream at ``sample_rate`` (ffmpeg resamples),
     optionally only ``duration_s`` from ``start_s``.
 
-    The samples are read from ffmpeg's pipe straight into one array sized from ``expected_s``
-    (grown if the file holds more), not gathered as bytes and copied.
+    ffmpeg writes into an anonymous in-memory file (``memfd``: RAM only, nothing on disk) that
+    is then mapped as the array: no copy, and ffmpeg never waits for a reader. Through a pipe,
+    the two processes take turns at every 64 KiB, which made loading 1.7x ffmpeg's own time;
+    the pipe remains for systems without ``memfd_create``, read straight into one array sized
+    from ``expected_s``.
     """
-    command = ["ffmpeg", "-nostdin", "-v", "error"]
+    command = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
     if start_s > 0:
         command += ["-ss", f"{start_s:.6f}"]
     command += ["-i", str(path), "-map", "0:a:0"]
     if duration_s is not None:
         command += ["-t", f"{duration_s:.6f}"]
-    command += ["-ar", str(sample_rate), "-f", "f32le", "-acodec", "pcm_f32le", "-"]
-    span_s = duration_s if duration_s is not None else expected_s
-    capacity = (int((span_s or 60.0) * sample_rate) + sample_rate) * n_channels
+    command += ["-ar", str(sample_rate), "-f", "f32le", "-acodec", "pcm_f32le"]
     with tempfile.TemporaryFile() as errors:
-        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors) as process:
-            assert process.stdout is not None
-            samples = _read_floats(process.stdout, capacity)
+        if hasattr(os, "memfd_create"):
+            returncode, samples = _decode_to_memory(command, errors)
+        else:
+            span_s = duration_s if duration_s is not None else expected_s
+            capacity = (int((span_s or 60.0) * sample_rate) + sample_rate) * n_channels
+            returncode, samples = _decode_through_pipe(command, errors, capacity)
         errors.seek(0)
         stderr = errors.read()
-    if process.returncode != 0:
+    if returncode != 0:
         raise AudioError(path, f"damaged or unsupported audio: it cannot be decoded{_ffmpeg_reason(stderr)}")
     usable = len(samples) - len(samples) % n_channels
     interleaved = samples[:usable].reshape(-1, n_channels)
     return interleaved.T.copy() if n_channels > 1 else interleaved.T  # (1, n) is already contiguous
+
+
+def _decode_to_memory(command: list[str], errors: BinaryIO) -> tuple[int, np.ndarray]:
+    """Run ffmpeg writing into a memfd; its float samples as a (copy-on-write) mapped array."""
+    import mmap
+
+    fd = os.memfd_create("undertone-decode", os.MFD_CLOEXEC)
+    try:
+        run = subprocess.run([*command, f"/dev/fd/{fd}"], pass_fds=(fd,), stdout=subprocess.DEVNULL, stderr=errors)
+        size = os.fstat(fd).st_size // 4 * 4
+        if size == 0:
+            return run.returncode, np.empty(0, dtype=np.float32)
+        mapped = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        return run.returncode, np.frombuffer(mapped, dtype=np.float32)
+    finally:
+        os.close(fd)  # the mapping keeps the memory until the array is gone
+
+
+def _decode_through_pipe(command: list[str], errors: BinaryIO, capacity: int) -> tuple[int, np.ndarray]:
+    with subprocess.Popen([*command, "-"], stdout=subprocess.PIPE, stderr=errors) as process:
+        assert process.stdout is not None
+        samples = _read_floats(process.stdout, capacity)
+    return process.returncode, samples
 
 
 def _read_floats(stream: BinaryIO, capacity: int) -> np.ndarray:

@@ -29,6 +29,12 @@ class AsrSettings(_Section):
     language: str | None = Field(None, description="ISO 639-1 code; None = auto-detect")
     verbatim: bool = Field(True, description="Keep fillers, repetitions and cut-off words")
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    processes: int | None = Field(
+        None,
+        ge=1,
+        description="Worker processes for pocketsphinx recognition (it uses one core each); "
+        "None = one per CPU core. The words are the same for any number.",
+    )
 
 
 class DiarizationSettings(_Section):

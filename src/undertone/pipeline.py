@@ -100,7 +100,7 @@ def transcribe_audio(
     if asr.backend == "pocketsphinx":
         from undertone.transcribe import sphinx
 
-        recognition = sphinx.recognize(audio.mono, SAMPLE_RATE, language=asr.language or "en")
+        recognition = sphinx.recognize(audio.mono, SAMPLE_RATE, language=asr.language or "en", processes=asr.processes)
         recognition.notes.append(OFFLINE_ASR_NOTE)
         return recognition
     from undertone.diarize.vad import speech_regions

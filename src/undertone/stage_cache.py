@@ -67,7 +67,8 @@ def transcription_key(audio_sha256: str, settings: Settings, known: list[KnownTu
     else:
         parts = {
             "engine": _engine_version(settings.asr.backend),
-            "asr": settings.asr.model_dump(mode="json"),
+            # The number of recognition processes changes how fast, not what: not part of the key.
+            "asr": settings.asr.model_dump(mode="json", exclude={"processes"}),
             "models_dir": str(settings.models_dir) if settings.models_dir else None,
         }
     return _key("transcription", STAGE_VERSION, audio_sha256, parts)

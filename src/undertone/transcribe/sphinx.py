@@ -1,21 +1,26 @@
 """Offline transcription with PocketSphinx: free recognition, and forced alignment of a known transcript.
 
 Everything here runs on the English model that ships inside the ``pocketsphinx`` wheel, so the
-offline profile needs no download. Two decoders are built once and cached (loading takes a
-fraction of a second, but we may align hundreds of windows):
+offline profile needs no download. Two kinds of decoder (loading one takes a fraction of a
+second):
 
-* the *recognizer* uses the bundled trigram language model;
-* the *aligner* has no language model. It works with grammars built on the fly and scores every
-  senone in every frame (``compallsen``) so that scores of different grammars over the same
-  audio are comparable (see "Does the transcript match?" below). Words the aligner learns
-  (out-of-dictionary names) never leak into the recognizer, because PocketSphinx adds new
-  words to the active language model too.
+* the *recognizer* uses the bundled trigram language model; a fresh one decodes each chunk of
+  the recording (see "Recognition" below);
+* the *aligner* has no language model; it is built once and cached, as we may align hundreds
+  of windows. It works with grammars built on the fly and scores every senone in every frame
+  (``compallsen``) so that scores of different grammars over the same audio are comparable (see
+  "Does the transcript match?" below). Words the aligner learns (out-of-dictionary names) never
+  leak into the recognizer, because they are separate decoders (PocketSphinx adds new words to
+  the active language model too).
 
 Recognition
 -----------
 Long audio is cut into chunks of at most ``RECOGNITION_CHUNK_MAX_S`` at the quietest point of a
-window (smoothed frame energy), decoded one by one, and the word times are offset by the chunk
-start. Memory and time therefore grow linearly with the recording.
+window (smoothed frame energy), each chunk is decoded on its own by a fresh decoder, and the
+word times are offset by the chunk start. Memory and time therefore grow linearly with the
+recording. The chunks being independent, they are decoded by several worker processes at once
+when there are cores to spare (:mod:`undertone.transcribe.sphinx_workers`), and the words are the
+same whatever the number of processes.
 
 Alignment of a long recording
 -----------------------------
@@ -74,6 +79,7 @@ always has exactly one word per transcript token, in order.
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -104,6 +110,9 @@ MIN_DECODE_S = 0.05  # s: shorter pieces of audio are not worth (or able to be) 
 
 RECOGNITION_CHUNK_MIN_S = 15.0  # s: shortest chunk (except the last), so CMN has enough data
 RECOGNITION_CHUNK_MAX_S = 30.0  # s: longest chunk handed to the recognizer
+# A worker process costs about a second to start (Python, numpy, the language model), while a
+# chunk takes several seconds to decode: worth it from two chunks per process.
+MIN_CHUNKS_PER_PROCESS = 2
 
 ALIGN_WINDOW_MIN_S = 20.0  # s: shortest alignment window (except the last)
 ALIGN_WINDOW_MAX_S = 40.0  # s: longest alignment window
@@ -161,7 +170,6 @@ _LOOP_SEARCH = "phone_loop"
 _NON_WORDS = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[BREATH]", "[COUGH]"})
 _ALTERNATE_PRONUNCIATION = re.compile(r"\(\d+\)$")
 
-_recognizer_lock = threading.Lock()
 _aligner_lock = threading.Lock()
 
 
@@ -190,9 +198,15 @@ def _quiet_decoder(**settings):
         raise ModelUnavailableError(None, f"cannot load the bundled pocketsphinx model ({error})") from None
 
 
-@cache
 def _recognizer():
-    """The large-vocabulary decoder (bundled trigram LM); built once per process."""
+    """A fresh large-vocabulary decoder (bundled trigram LM), for one chunk.
+
+    Fresh for every chunk, because a decoder that has decoded audio before decodes the same
+    chunk differently (its cepstral mean and search state carry over; resetting the mean is not
+    enough): with a decoder per chunk, a chunk's words do not depend on which chunks one process
+    decoded before it, so they are the same for any number of processes. Loading takes about
+    0.4 s, against several seconds to decode a chunk.
+    """
     from pocketsphinx import get_model_path
 
     return _quiet_decoder(lm=get_model_path("en-us/en-us.lm.bin"))
@@ -355,28 +369,65 @@ def _frame_to_sample(frame: int) -> int:
 
 
 def recognize(
-    samples: np.ndarray, sample_rate: int = SAMPLE_RATE, *, language: str | None = "en"
+    samples: np.ndarray,
+    sample_rate: int = SAMPLE_RATE,
+    *,
+    language: str | None = "en",
+    processes: int | None = 1,
 ) -> Recognition:
     """Recognise English speech with the bundled model; returns timed words with confidences.
 
     ``language=None`` means "not specified" and is accepted (the model is English anyway);
     any other language raises :class:`ModelUnavailableError` instead of producing English
-    gibberish for, say, a German interview.
+    gibberish for, say, a German interview. ``processes`` is how many chunks are decoded at
+    once, each by a worker process (``None``: one per CPU core this process may use); short
+    recordings are decoded in this process.
     """
     _require_english(language)
     signal = _prepare(samples, sample_rate)
+    chunks = [(signal[_frame_to_sample(start) : _frame_to_sample(end)], start / FRAMES_PER_S)
+              for start, end in _speech_chunks(signal)]
+    workers = recognition_processes(processes, len(chunks))
+    if workers > 1:
+        from undertone.transcribe.sphinx_workers import recognize_chunks
+
+        per_chunk = recognize_chunks(chunks, workers)
+    else:
+        per_chunk = [recognize_chunk(chunk, offset_s) for chunk, offset_s in chunks]
+    words = [word for chunk_words in per_chunk for word in chunk_words]
+    return Recognition(words=words, backend=BACKEND, model=MODEL_NAME, language="en")
+
+
+def recognition_processes(requested: int | None, n_chunks: int) -> int:
+    """How many worker processes to decode ``n_chunks`` with; 1 means in this process."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    wanted = cores if requested is None else requested
+    return max(1, min(wanted, n_chunks // MIN_CHUNKS_PER_PROCESS))
+
+
+def _speech_chunks(signal: np.ndarray) -> list[tuple[int, int]]:
+    """The (start, end) frame ranges to decode: chunks cut at quiet points, silent ones left out."""
     energy_db = _smoothed_energy_db(signal)
     audible = _audible_frames(signal)
-    words: list[RecognizedWord] = []
-    with _recognizer_lock:
-        decoder = _recognizer()
-        decoder.activate_search()  # the language-model search
-        for start, end in _chunk_frames(energy_db, RECOGNITION_CHUNK_MIN_S, RECOGNITION_CHUNK_MAX_S):
-            if _skip_long_silence(audible, start) >= end:
-                continue  # silence from start to end: no words to find
-            chunk = signal[_frame_to_sample(start) : _frame_to_sample(end)]
-            words.extend(_recognize_chunk(decoder, chunk, start / FRAMES_PER_S))
-    return Recognition(words=words, backend=BACKEND, model=MODEL_NAME, language="en")
+    return [
+        (start, end)
+        for start, end in _chunk_frames(energy_db, RECOGNITION_CHUNK_MIN_S, RECOGNITION_CHUNK_MAX_S)
+        if _skip_long_silence(audible, start) < end  # else silence from start to end: no words
+    ]
+
+
+def recognize_chunk(chunk: np.ndarray, offset_s: float) -> list[RecognizedWord]:
+    """The words of one chunk (float samples at 16 kHz starting at ``offset_s``)."""
+    if len(chunk) < MIN_DECODE_S * SAMPLE_RATE:
+        return []
+    decoder = _recognizer()
+    decoder.start_utt()
+    decoder.process_raw(_to_pcm(chunk), full_utt=True)
+    decoder.end_utt()
+    if decoder.hyp() is None:
+        return []
+    words = (_segment_to_word(seg.word, seg.start_frame, seg.end_frame, seg.prob, offset_s) for seg in decoder.seg())
+    return [word for word in words if word is not None]
 
 
 def _require_english(language: str | None) -> None:
@@ -389,22 +440,6 @@ def _require_english(language: str | None) -> None:
             f"pocketsphinx only ships an English model; language {language!r} needs the "
             "whisper backend (or pass language 'en' if the recording is in English)",
         )
-
-
-def _recognize_chunk(decoder, chunk: np.ndarray, offset_s: float) -> list[RecognizedWord]:
-    if len(chunk) < MIN_DECODE_S * SAMPLE_RATE:
-        return []
-    decoder.start_utt()
-    decoder.process_raw(_to_pcm(chunk), full_utt=True)
-    decoder.end_utt()
-    if decoder.hyp() is None:
-        return []
-    words = []
-    for segment in decoder.seg():
-        word = _segment_to_word(segment.word, segment.start_frame, segment.end_frame, segment.prob, offset_s)
-        if word is not None:
-            words.append(word)
-    return words
 
 
 def _segment_to_word(
