@@ -1,20 +1,28 @@
 """Exchange formats: each file opens in its own format's library and gives back the document.
 
-Word (python-docx), SubRip and WebVTT (parsed here), ELAN (pympi), Praat TextGrid (praatio) and
-the words table (csv): the words and their times to the millisecond, the line numbers, the
-pauses and marks on their tiers, non-ASCII text, and the empty transcript.
+Word (python-docx), SubRip (srt) and WebVTT (webvtt-py), ELAN (pympi), Praat TextGrid (praatio)
+and the words table (csv): the words and their times to the millisecond, the line numbers, the
+pauses, marks and overlaps on their tiers, non-ASCII text, the ASCII option, and the empty
+transcript.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import stat
 import time
+import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import docx
+import srt
+import webvtt
+from docx.oxml.ns import qn
+from docx.shared import Length
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from praatio import textgrid
@@ -22,17 +30,19 @@ from pympi import Elan
 
 from documents import from_words, make_transcript
 from undertone.config import RenderSettings
-from undertone.model import Annotation, Transcript
+from undertone.model import Annotation, Overlap, Transcript
 from undertone.outputs import write_outputs
 from undertone.render import RENDERERS, RenderContext, parse_formats
-from undertone.render.layout import numbered
+from undertone.render.layout import layout_lines
 from undertone.render.text import render_text
-from undertone.render.tiers import mark_tiers
+from undertone.render.tiers import mark_tiers, overlap_tiers
 from undertone.render.timecode import to_ms
+from undertone.render.word import CHAR_WIDTH_EM, STAMP_COLUMN
 
 EXCHANGE_FORMATS = ("docx", "srt", "vtt", "eaf", "textgrid", "csv")
-CUE_TIME = re.compile(r"^(\d{2}):(\d{2}):(\d{2})[,.](\d{3})$")
-STAMPED_LINE = re.compile(r"^(\[\d{2}:\d{2}:\d{2}\] |\s{11})?(\s*\d+  .*)$")
+LONG_TURN = ("S2", ("and then I do not sleep very well because I keep thinking about everything "
+                    "that I have to do the next morning at work").split())
+TURN_START = re.compile(r"^\[(\d{2}:\d{2}:\d{2})\] ([^:\s]+):")
 
 
 def interview() -> Transcript:
@@ -55,29 +65,27 @@ def render(name: str, transcript: Transcript, settings: RenderSettings | None = 
     return RENDERERS[name].render(transcript, settings or RenderSettings(), RenderContext(**context))
 
 
-def _ms(clock: str) -> int:
-    h, m, s, ms = (int(part) for part in CUE_TIME.match(clock).groups())
-    return ((h * 60 + m) * 60 + s) * 1000 + ms
+def srt_cues(text: str) -> list[tuple[int, int, str]]:
+    """(start ms, end ms, text) of every cue, as the ``srt`` package parses the file."""
+    return [
+        (subtitle.start // timedelta(milliseconds=1), subtitle.end // timedelta(milliseconds=1), subtitle.content)
+        for subtitle in srt.parse(text)
+    ]
 
 
-def parse_cues(text: str) -> list[tuple[int, int, str]]:
-    """(start ms, end ms, text) of every cue of a SubRip or WebVTT file."""
-    cues = []
-    for block in text.strip().split("\n\n"):
-        rows = block.split("\n")
-        timing = next((i for i, row in enumerate(rows) if " --> " in row), None)
-        if timing is None:  # the WEBVTT header block
-            continue
-        start, end = rows[timing].split(" --> ")
-        cues.append((_ms(start), _ms(end), "\n".join(rows[timing + 1 :])))
-    return cues
+def vtt_cues(text: str) -> list[tuple[int, int, str]]:
+    """(start ms, end ms, cue text as written) of every cue, as ``webvtt-py`` parses the file."""
+    return [
+        (caption.start_time.in_milliseconds(), caption.end_time.in_milliseconds(), caption.raw_text)
+        for caption in webvtt.from_string(text)
+    ]
 
 
-def assert_cues_increase(cues: list[tuple[int, int, str]]) -> None:
-    for (start, end, _), (next_start, _, _) in zip(cues, cues[1:] + [(None, None, None)]):
-        assert start < end
-        if next_start is not None:
-            assert start < next_start and end <= next_start
+def line_spans(transcript: Transcript) -> list[tuple[int, int]]:
+    """Each timed line's own span in ms, in order of start: what the cues must keep."""
+    timed = [line for line in transcript.lines if line.start is not None and line.end is not None]
+    return [(to_ms(line.start), max(to_ms(line.end), to_ms(line.start) + 1))
+            for line in sorted(timed, key=lambda line: (to_ms(line.start), line.n))]
 
 
 def eaf_from(data: bytes, tmp_path: Path) -> Elan.Eaf:
@@ -99,25 +107,72 @@ def word_spans(transcript: Transcript, speaker: str) -> list[tuple[int, int, str
 # Word ------------------------------------------------------------------------------------------
 
 
-def test_docx_has_the_txt_header_and_every_numbered_line_with_turn_stamps():
+def _suppressed(paragraph) -> bool:
+    properties = paragraph._p.pPr
+    return properties is not None and properties.find(qn("w:suppressLineNumbers")) is not None
+
+
+def docx_rows(document) -> tuple[list, list[str]]:
+    """The header paragraphs (down to the rule) and the printed rows of the turn paragraphs."""
+    texts = [p.text for p in document.paragraphs]
+    rule = next(n for n, text in enumerate(texts) if text and set(text) == {"-"})
+    body = document.paragraphs[rule + 1 :]
+    return document.paragraphs[: rule + 1], [row for p in body for row in p.text.split("\n")]
+
+
+def usable_pt(document) -> float:
+    section = document.sections[0]
+    return Length(section.page_width - section.left_margin - section.right_margin).pt
+
+
+def test_docx_turns_are_paragraphs_starting_with_stamp_and_label_and_keep_the_txt_lines():
     transcript = interview()
     document = docx.Document(io.BytesIO(render("docx", transcript)))
-    paragraphs = [p.text for p in document.paragraphs]
     txt = render_text(transcript, RenderSettings()).splitlines()
+    header, rows = docx_rows(document)
 
-    assert paragraphs[0] == "undertone transcript: p2.wav" and document.paragraphs[0].style.name == "Title"
-    rule = paragraphs.index("-" * 72)
-    assert paragraphs[: rule + 1] == txt[: rule + 1]  # header block and key, as in the .txt
-    body = [STAMPED_LINE.match(text).groups() for text in paragraphs[rule + 1 :]]
-    assert [printed for _, printed in body] == [numbered(line) for line in transcript.lines]
-    assert [int(printed.split()[0]) for _, printed in body] == [line.n for line in transcript.lines]
-    stamps = [stamp.strip() if stamp and stamp.strip() else None for stamp, _ in body]
-    assert stamps == ["[00:00:00]", None, "[00:00:04]"]  # turn starts 0.0 s and 4.85 s, rounded down
-    assert "Zoë:  >Sure café< ↑up °quiet°" in paragraphs[-1]  # non-ASCII as printed
-
-    label = next(run for run in document.paragraphs[rule + 1].runs if run.text == "I:")
-    assert label.bold
+    assert header[0].text == "undertone transcript: p2.wav" and header[0].style.name == "Title"
+    assert [p.text for p in header] == txt[: len(header)]  # header block and key, as in the .txt
+    # One paragraph per turn (the gap line stays with the turn before it), each starting with
+    # the turn's stamp and the speaker's label, as NVivo, ATLAS.ti and MAXQDA import them.
+    turns = document.paragraphs[len(header) :]
+    assert [TURN_START.match(p.text).groups() for p in turns] == [("00:00:00", "I"), ("00:00:04", "Zoë")]
+    assert turns[0].runs[1].text == "I:" and turns[0].runs[1].bold
+    assert "\n" in turns[0].text  # a manual line break (w:br) where the .txt breaks the line
+    # Every printed line, in order, exactly as in the .txt after the stamp column.
+    assert [row[STAMP_COLUMN:] for row in rows] == [line.text for line in transcript.lines]
+    assert "Zoë:  >Sure café< ↑up °quiet°" in rows[-1]  # non-ASCII as printed
     assert document.styles["Normal"].font.name == "Courier New"
+
+
+def test_docx_line_numbers_are_words_own_and_equal_the_txt_numbers():
+    transcript = make_transcript([("S1", ["so"]), LONG_TURN, ("S1", ["right"])], gaps={0: 1.2})
+    document = docx.Document(io.BytesIO(render("docx", transcript)))
+    header, rows = docx_rows(document)
+    txt_body = render_text(transcript, RenderSettings()).split("-" * 72 + "\n", 1)[1].splitlines()
+
+    numbering = document.sections[0]._sectPr.find(qn("w:lnNumType"))
+    assert numbering is not None
+    assert (numbering.get(qn("w:countBy")), numbering.get(qn("w:restart"))) == ("1", "continuous")
+    assert numbering.get(qn("w:start")) is None  # Word skips no numbers: the first counted line is 1
+    # The header is not counted; every turn paragraph is, one number per printed row.
+    assert all(_suppressed(p) for p in header)
+    assert not any(_suppressed(p) for p in document.paragraphs[len(header) :])
+    assert len(rows) == len(transcript.lines) > len(document.paragraphs) - len(header)
+    assert [f"{n:>5}  {row[STAMP_COLUMN:]}".rstrip() for n, row in enumerate(rows, start=1)] == txt_body
+    # No row is wider than the page, so Word breaks lines only where the .txt does.
+    assert max(map(len, rows)) * CHAR_WIDTH_EM * document.styles["Normal"].font.size.pt <= usable_pt(document)
+
+
+def test_docx_rows_fit_the_page_at_the_widest_width():
+    """At 400 characters even 6 pt is too wide for A4 or Letter: the page grows instead."""
+    widest = RenderSettings(width=400)
+    transcript = make_transcript([LONG_TURN], render=widest)
+    document = docx.Document(io.BytesIO(render("docx", transcript, widest)))
+    header, rows = docx_rows(document)
+    widest_row = max(len(row) for row in rows + [p.text for p in header])
+    assert widest_row == 400
+    assert widest_row * CHAR_WIDTH_EM * document.styles["Normal"].font.size.pt <= usable_pt(document)
 
 
 def test_docx_bytes_are_the_same_for_the_same_document(monkeypatch):
@@ -131,20 +186,10 @@ def test_docx_bytes_are_the_same_for_the_same_document(monkeypatch):
     assert properties.modified == properties.created and properties.author == "undertone"
 
 
-def test_docx_adds_no_stamp_column_when_the_lines_carry_their_own():
+def test_docx_paragraphs_start_with_a_stamp_when_the_lines_carry_their_own():
     transcript = make_transcript([("S1", ["so"]), ("S2", ["well", "yes"])], render=RenderSettings(timestamps=True))
     paragraphs = [p.text for p in docx.Document(io.BytesIO(render("docx", transcript))).paragraphs]
-    assert paragraphs[-2:] == ["    1  I:   [00:00:00] so", "    2  P2:  [00:00:00] well yes"]
-
-
-def test_ascii_setting_replaces_the_symbols_in_the_printed_formats():
-    ascii_only = RenderSettings(ascii=True)
-    paragraphs = [p.text for p in docx.Document(io.BytesIO(render("docx", interview(), ascii_only))).paragraphs]
-    assert all(text.isascii() for text in paragraphs)
-    assert "oquieto" in paragraphs[-1]
-    for name in ("srt", "vtt"):
-        text = render(name, interview(), ascii_only)
-        assert text.isascii() and "^up oquieto" in text
+    assert paragraphs[-2:] == ["[00:00:00] I:   [00:00:00] so", "[00:00:00] P2:  [00:00:00] well yes"]
 
 
 # SubRip and WebVTT ------------------------------------------------------------------------------
@@ -153,42 +198,42 @@ def test_ascii_setting_replaces_the_symbols_in_the_printed_formats():
 def test_srt_has_one_cue_per_timed_line_with_the_speaker_where_a_turn_starts():
     transcript = interview()
     text = render("srt", transcript)
-    cues = parse_cues(text)
+    cues = srt_cues(text)
     assert text.startswith("1\n00:00:00,000 --> ")
     assert [c[:2] for c in cues] == [(to_ms(line.start), to_ms(line.end)) for line in transcript.lines]
     assert cues[0][2].startswith("I: Thank you (0.7) for (.) TALKING ↑WITH ME? today")
     assert cues[1][2] == "(1.2)"
     assert cues[2][2] == "Zoë: >Sure café< ↑up °quiet°"
-    assert_cues_increase(cues)
 
 
 def test_vtt_uses_voice_spans_and_escapes_the_notation():
     transcript = interview()
     text = render("vtt", transcript)
     assert text.startswith("WEBVTT\n\n")
-    cues = parse_cues(text)
-    assert [c[:2] for c in cues] == [(to_ms(line.start), to_ms(line.end)) for line in transcript.lines]
-    assert cues[0][2].startswith("<v I>Thank you (0.7)")
-    assert cues[1][2] == "(1.2)"
-    assert cues[2][2] == "<v Zoë>&gt;Sure café&lt; ↑up °quiet°"  # >fast< is notation, not markup
-    assert_cues_increase(cues)
+    captions = webvtt.from_string(text).captions
+    assert [(c.start_time.in_milliseconds(), c.end_time.in_milliseconds()) for c in captions] == [
+        (to_ms(line.start), to_ms(line.end)) for line in transcript.lines]
+    assert [c.voice for c in captions] == ["I", None, "Zoë"]
+    assert captions[0].raw_text.startswith("<v I>Thank you (0.7)")
+    assert captions[1].raw_text == "(1.2)"
+    assert captions[2].raw_text == "<v Zoë>&gt;Sure café&lt; ↑up °quiet°"  # >fast< is notation, not markup
+    assert html.unescape(captions[2].text) == ">Sure café< ↑up °quiet°"
 
 
-def test_overlapping_lines_become_ordered_cues_that_do_not_overlap():
+def test_overlapping_lines_keep_their_own_times_in_both_subtitle_formats():
     transcript = from_words([("S1", "so", 0.0, 0.5), ("S1", "anyway", 0.6, 2.0), ("S2", "mhm", 1.0, 1.4),
                              ("S2", "right", 1.5, 1.8), ("S1", "yes", 2.5, 3.0)])
-    # Lines: I 0.0-2.0 "so anyway", P2 1.0-1.8 "mhm right", I 2.5-3.0 "yes"; the first is cut
-    # where the second starts, and the third keeps its own time.
-    for name in ("srt", "vtt"):
-        cues = parse_cues(render(name, transcript))
-        assert [(start, end) for start, end, _ in cues] == [(0, 1000), (1000, 1800), (2500, 3000)]
-        assert "so anyway" in cues[0][2] and "mhm right" in cues[1][2]
-        assert_cues_increase(cues)
+    # Lines: I 0.0-2.0 "so anyway", P2 1.0-1.8 "mhm right", I 2.5-3.0 "yes": the first two
+    # overlap, and each cue keeps its line's span (players show both at once).
+    assert line_spans(transcript) == [(0, 2000), (1000, 1800), (2500, 3000)]
+    for cues in (srt_cues(render("srt", transcript)), vtt_cues(render("vtt", transcript))):
+        assert [(start, end) for start, end, _ in cues] == line_spans(transcript)
+        assert "so anyway" in cues[0][2] and "mhm right" in cues[1][2] and "yes" in cues[2][2]
 
 
 def test_turn_timestamps_in_the_lines_are_left_out_of_cues():
     transcript = make_transcript([("S1", ["so"])], render=RenderSettings(timestamps=True))
-    assert parse_cues(render("srt", transcript))[0][2] == "I: so"
+    assert srt_cues(render("srt", transcript))[0][2] == "I: so"
 
 
 # ELAN -----------------------------------------------------------------------------------------
@@ -199,7 +244,7 @@ def test_eaf_has_turn_and_word_tiers_per_speaker_pauses_marks_and_the_linked_rec
     audio = tmp_path / "recordings" / "p 2.wav"
     eaf = eaf_from(render("eaf", transcript, out_dir=tmp_path / "out", audio=audio), tmp_path)
 
-    assert set(eaf.get_tier_names()) == {"I", "I words", "Zoë", "Zoë words", "pauses", "marks", "marks 2"}
+    assert set(eaf.get_tier_names()) == {"I", "I words", "Zoë", "Zoë words", "pauses", "marks", "marks 2", "overlaps"}
     for speaker, label in (("S1", "I"), ("Zoë", "Zoë")):
         assert sorted(eaf.get_annotation_data_for_tier(f"{label} words")) == word_spans(transcript, speaker)
         assert eaf.get_parameters_for_tier(f"{label} words")["PARENT_REF"] == label
@@ -231,7 +276,7 @@ def test_textgrid_has_word_tiers_per_speaker_pauses_and_marks_over_the_recording
     transcript = interview()
     grid = textgrid_from(render("textgrid", transcript), tmp_path)
 
-    assert grid.tierNames == ("I words", "Zoë words", "pauses", "marks", "marks 2")
+    assert grid.tierNames == ("I words", "Zoë words", "pauses", "marks", "marks 2", "overlaps")
     assert (grid.minTimestamp, to_ms(grid.maxTimestamp)) == (0, to_ms(transcript.source.duration))
     for speaker, label in (("S1", "I"), ("Zoë", "Zoë")):
         entries = [(to_ms(e.start), to_ms(e.end), e.label) for e in grid.getTier(f"{label} words").entries]
@@ -263,6 +308,34 @@ def test_overlapping_marks_spread_over_as_few_tiers_as_needed():
     assert [tier.name for tier in mark_tiers(transcript)] == ["marks"]
 
 
+def overlapping_talk() -> Transcript:
+    """I talks over P2 twice; the second stretch overlaps a third speaker's backchannel too."""
+    transcript = make_transcript(
+        [("S1", ["well", "I", "think", "so", "too"]), ("S2", ["yeah", "right", "sure"])], overlaps=[(0.8, 1.5)]
+    )
+    transcript.overlaps += [
+        Overlap(start=1.6, end=2.4, speakers=["S2", "S1"]),
+        Overlap(start=2.0, end=2.2, speakers=["S1", "S2"]),
+    ]
+    return transcript
+
+
+def test_overlaps_are_on_their_own_tiers_in_elan_and_praat(tmp_path: Path):
+    transcript = overlapping_talk()
+    expected = [(800, 1500, "overlap I+P2"), (1600, 2400, "overlap I+P2"), (2000, 2200, "overlap I+P2")]
+    assert [tier.name for tier in overlap_tiers(transcript)] == ["overlaps", "overlaps 2"]
+
+    eaf = eaf_from(render("eaf", transcript), tmp_path)
+    assert {"overlaps", "overlaps 2"} <= set(eaf.get_tier_names())
+    assert sorted(a for tier in ("overlaps", "overlaps 2") for a in eaf.get_annotation_data_for_tier(tier)) == expected
+    assert eaf.get_annotation_data_for_tier("overlaps 2") == [(2000, 2200, "overlap I+P2")]
+
+    grid = textgrid_from(render("textgrid", transcript), tmp_path)
+    assert grid.tierNames[-2:] == ("overlaps", "overlaps 2")
+    entries = [(to_ms(e.start), to_ms(e.end), e.label) for t in ("overlaps", "overlaps 2") for e in grid.getTier(t).entries]
+    assert sorted(entries) == expected
+
+
 # Words table ----------------------------------------------------------------------------------
 
 
@@ -279,6 +352,15 @@ def test_words_csv_has_a_row_per_word_with_times_marks_and_the_pause_after():
     assert [(r["pause_after"], r["pause_after_kind"]) for r in rows[:3]] == [("", ""), ("0.700", "pause"), ("0.150", "micropause")]
     assert (rows[6]["pause_after"], rows[6]["pause_after_kind"]) == ("1.200", "gap")
     assert rows[10]["text"] == "°quiet°" and rows[7]["speaker_label"] == "Zoë"
+    assert {r["overlap"] for r in rows} == {""}  # nobody talks at once here
+
+
+def test_words_csv_marks_the_words_spoken_in_overlap():
+    transcript = make_transcript([("S1", ["well", "I", "think"]), ("S2", ["yeah", "right"])], overlaps=[(0.8, 1.5)])
+    rows = list(csv.DictReader(io.StringIO(render("csv", transcript))))
+    assert [(r["text"], r["overlap"]) for r in rows] == [
+        ("well", ""), ("I", ""), ("think", "1"), ("yeah", "1"), ("right", "")]
+    assert list(rows[0])[-3:] == ["overlap", "pause_after", "pause_after_kind"]
 
 
 # Every format ---------------------------------------------------------------------------------
@@ -289,11 +371,56 @@ def test_an_empty_transcript_renders_in_every_format(tmp_path: Path):
     for name in EXCHANGE_FORMATS:
         render(name, transcript)
     assert render("srt", transcript) == ""
-    assert parse_cues(render("vtt", transcript)) == []
+    assert vtt_cues(render("vtt", transcript)) == []
     assert list(csv.reader(io.StringIO(render("csv", transcript))))[1:] == []
-    assert textgrid_from(render("textgrid", transcript), tmp_path).tierNames == ("pauses", "marks")
-    assert list(eaf_from(render("eaf", transcript), tmp_path).get_tier_names()) == ["pauses", "marks"]
+    assert textgrid_from(render("textgrid", transcript), tmp_path).tierNames == ("pauses", "marks", "overlaps")
+    assert list(eaf_from(render("eaf", transcript), tmp_path).get_tier_names()) == ["pauses", "marks", "overlaps"]
     assert docx.Document(io.BytesIO(render("docx", transcript))).paragraphs[-1].text == "-" * 72
+
+
+def every_mark_and_non_ascii() -> Transcript:
+    """Non-ASCII words, labels and notes, overlapping talk and every kind of mark."""
+    transcript = make_transcript(
+        [("S1", ["Zoë", "café", "“x”", "don’t", "naïve…", "wa–"]), ("Zoë", ["Łódź", "señor", "°so°", "↑up", "mm"])],
+        pauses={0: 0.7, 1: 0.15}, gaps={5: 1.2}, overlaps=[(4.0, 5.2)],
+        annotations=[(kind, 2, 3, 1.5, "dB re speakér") for kind in ("loud", "quiet", "fast", "pitch_up", "emphasis")]
+        + [(kind, 7, 7, 2.0, "st") for kind in ("slow", "pitch_down", "rise", "elongation")]
+        + [("latch", 5, 6, 0.0, "s"), ("level", 9, 9, 0.0, None), ("fall", 1, 1, -1.0, "st")],
+    )
+    transcript.words[4].kind = "cutoff"
+    transcript.pipeline.notes.append("naïve “speaker” guess — check")
+    transcript.source.path = "interviews/Zoë–café.wav"
+    return transcript
+
+
+def test_with_ascii_every_text_format_is_pure_ascii_and_the_json_stays_exact(tmp_path: Path):
+    ascii_only = RenderSettings(ascii=True, notation="jefferson")
+    transcript = every_mark_and_non_ascii()
+    transcript.lines = layout_lines(transcript, ascii_only)
+    audio = tmp_path / "recordings" / "Zoë café.wav"
+    for name in ("txt", "srt", "vtt", "eaf", "textgrid", "csv"):
+        output = render(name, transcript, ascii_only, out_dir=tmp_path, audio=audio)
+        data = output if isinstance(output, bytes) else output.encode("utf-8")
+        assert data.isascii(), (name, sorted({chr(b) for b in data if b > 127}))
+    # The text and properties the .docx holds (its template's font table and theme name East
+    # Asian fonts in their own scripts, which is no text of the transcript).
+    with zipfile.ZipFile(io.BytesIO(render("docx", transcript, ascii_only))) as package:
+        for entry in ("word/document.xml", "word/styles.xml", "docProps/core.xml", "docProps/app.xml"):
+            assert package.read(entry).isascii(), entry
+    assert not render("json", transcript, ascii_only).isascii()  # the data keeps every character
+    # The stand-ins as printed: slopes for pitch steps, % for quiet, no ? but for rising.
+    body = render("txt", transcript, ascii_only).split("-" * 72 + "\n", 1)[1].splitlines()
+    assert body[0].endswith('I:    Zoe (0.7) cafe. (.) %>/_"X"_ DON\'T<% naive...- wa-=')
+    assert body[2].endswith("Zoe:  =[#odz <\\seno:r?>] %so% /up, mm")
+    assert "".join(body).count("?") == 1  # the one rising end
+    tiers = {tier: [a[2] for a in annotations] for tier, annotations in _eaf_tiers(render("eaf", transcript, ascii_only), tmp_path)}
+    assert "Zoe" in tiers and "Zoe words" in tiers and "overlap I+Zoe" in tiers["overlaps"]
+    assert tiers["Zoe words"][0] == "#odz"
+
+
+def _eaf_tiers(data: bytes, tmp_path: Path) -> list[tuple[str, list]]:
+    eaf = eaf_from(data, tmp_path)
+    return [(name, eaf.get_annotation_data_for_tier(name)) for name in eaf.get_tier_names()]
 
 
 def test_every_format_is_written_owner_only(tmp_path: Path):
@@ -332,9 +459,8 @@ def random_transcripts(draw) -> Transcript:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(transcript=random_transcripts())
 def test_random_transcripts_round_trip_through_every_timed_format(transcript: Transcript, tmp_path: Path):
-    for name in ("srt", "vtt"):
-        cues = parse_cues(render(name, transcript))
-        assert_cues_increase(cues)
+    for cues in (srt_cues(render("srt", transcript)), vtt_cues(render("vtt", transcript))):
+        assert [(start, end) for start, end, _ in cues] == line_spans(transcript)  # each line's own span
         shown = " ".join(text for _, _, text in cues)
         assert all(word.text in shown for word in transcript.words)
 

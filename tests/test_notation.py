@@ -102,9 +102,55 @@ def test_key_lists_only_the_marks_shown_and_ascii_keeps_them_readable():
     key = text.split("Key:", 1)[1].split("-----", 1)[0]
     assert "°word° quieter" in key and "↑ pitch step up" in key
     assert "WORD louder" not in key and "faster" not in key
-    assert to_ascii(text).isascii()
+    ascii_text = render_text(transcript, settings.model_copy(update={"ascii": True}))
+    assert ascii_text.isascii() and ascii_text == to_ascii(text)
+    ascii_key = ascii_text.split("Key:", 1)[1].split("-----", 1)[0]
+    assert "%word% quieter" in ascii_key and "/ pitch step up" in ascii_key
+    assert "so we /went down %to the river%" in ascii_text
+    assert "°" not in ascii_text and "?" not in ascii_text.split("-" * 72)[1]
 
 
 def test_rendering_twice_gives_identical_lines():
     transcript, settings = _with_marks([("quiet", 4, 6, -8.0), ("fall", 6, 6, -3.0)])
     assert layout_lines(transcript, settings) == transcript.lines
+
+
+# ASCII stand-ins ------------------------------------------------------------------------------
+
+
+def test_ascii_stand_ins_are_readable_and_one_character_for_one():
+    assert to_ascii("°word° ↓cope ↑up") == "%word% \\cope /up"
+    assert to_ascii("Zoë café “x” don’t – naïve—Ångström") == 'Zoe cafe "x" don\'t - naive-Angstrom'
+    assert to_ascii("e\u0301") == "e"  # a decomposed accent goes with its letter
+    assert to_ascii("ß 漢 ？ ＜") == "# # # #"  # no ASCII form, and never ? (rising) or < (slower)
+    for text in ("Zoë café “x” don’t", "°↑↓ –— ‘’", "ß 漢 ？"):
+        assert len(to_ascii(text)) == len(text)
+    assert to_ascii("so…") == "so..."  # the one wider stand-in (the layout measures it)
+
+
+def test_no_ascii_stand_in_is_a_mark_of_the_notation():
+    """Every mark at the fullest level, printed: the symbols they use are not stand-ins."""
+    kinds = ["quiet", "pitch_up", "pitch_down", "loud", "fast", "slow", "rise", "level", "fall", "elongation",
+             "emphasis", "latch"]
+    transcript = make_transcript([("S1", "a b c d e f g h i j k l".split()), ("S2", ["m", "n"])],
+                                 pauses={0: 0.5, 1: 0.1}, gaps={11: 1.0}, overlaps=[(4.6, 5.6)])
+    transcript.words[3].kind = "cutoff"
+    transcript.annotations = [
+        Annotation(kind=kind, start=transcript.words[n].start, end=transcript.words[n].end, first_word=n,
+                   last_word=n + 1 if kind == "latch" else n, value=1.0, unit="test")
+        for n, kind in enumerate(kinds)
+    ]
+    settings = RenderSettings(notation="jefferson")
+    transcript.lines = layout_lines(transcript, settings)
+    printed = render_text(transcript, settings)
+    key = printed.split("Key:", 1)[1].split("-----", 1)[0]
+    symbols = {char for line in transcript.lines for char in line.text if not char.isalnum() and char != " "}
+    assert symbols >= set("()[]=<>°↑↓?,.:_-")  # every kind of mark is there
+    stand_ins = {to_ascii(symbol) for symbol in symbols if not symbol.isascii()}
+    assert stand_ins == {"%", "/", "\\"} and not stand_ins & symbols
+    assert "#" not in symbols
+    ascii_key = to_ascii(key)
+    assert render_text(transcript, settings.model_copy(update={"ascii": True})).split("Key:", 1)[1].startswith(
+        ascii_key.split("\n")[0])
+    for entry in ("%word% quieter", "/ pitch step up", "\\ pitch step down", "? rising"):
+        assert entry in " ".join(ascii_key.split())

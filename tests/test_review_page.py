@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -26,6 +27,7 @@ from undertone.render.layout import layout_lines
 from undertone.render.text import to_ascii
 
 CHROMIUM = Path("/usr/bin/chromium")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
@@ -298,6 +300,19 @@ def test_html_is_registered_after_txt_and_written_with_the_frames(tmp_path: Path
     assert _Page(page.read_text(encoding="utf-8")).contours == len(transcript.turns)
 
 
+def test_speakers_have_distinct_colours(tmp_path: Path):
+    """Each speaker's turns get their own class, and the page's CSS a different colour for each."""
+    transcript = make_transcript([("S1", ["so"]), ("S2", ["well"]), ("S3", ["yes"]), ("S1", ["right"])])
+    page_text = _render(transcript, tmp_path)
+    by_speaker = {speaker: css_class for css_class, speaker in re.findall(r'<div class="turn (s\d+)" data-speaker="(S\d)"', page_text)}
+    assert set(by_speaker) == {"S1", "S2", "S3"} and len(set(by_speaker.values())) == 3
+    style = "".join(re.findall(r"<style[^>]*>(.*?)</style>", page_text, re.S))
+    colours = {css_class: re.search(rf"\.{css_class}\s*\{{[^}}]*--c:\s*(#[0-9a-fA-F]{{6}})", style) for css_class in by_speaker.values()}
+    assert all(colours.values()), colours
+    assert len({match.group(1).lower() for match in colours.values()}) == 3
+    assert re.search(r"\.who\s*\{[^}]*color:\s*var\(--c-text\)", style)  # the label is in the speaker's colour
+
+
 def test_review_assets_are_plain_ascii():
     folder = REPO / "src" / "undertone" / "render" / "review"
     for name in ("review.js", "review.css"):
@@ -310,8 +325,6 @@ def test_review_assets_are_plain_ascii():
 @pytest.fixture(scope="module")
 def sample_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Transcript]:
     """The sample interview processed (offline, aligned to its transcript) into a fresh folder."""
-    import os
-
     from undertone.config import load_settings
     from undertone.outputs import write_outputs
     from undertone.pipeline import process_file
@@ -434,7 +447,7 @@ def test_review_page_in_a_browser(sample_page: tuple[Path, Transcript], browser,
     problems = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
     assert problems == []
 
-    # A picture of the page, for this run and for the README.
+    # A picture of the page, in the test's own folder: tests never write into the repository.
     script("window.scrollTo(0, 0)")
     driver.find_element(By.CSS_SELECTOR, f"#L{line.n} .tx").click()
     wait.until(lambda d: script("return document.getElementById('player').currentTime") > line.start + 0.8)
@@ -447,5 +460,10 @@ def test_review_page_in_a_browser(sample_page: tuple[Path, Transcript], browser,
     ActionChains(driver).move_to_element(driver.find_element(By.TAG_NAME, "h1")).perform()  # no hover state
     screenshot = tmp_path / "review-page.png"
     assert driver.save_screenshot(str(screenshot))
-    (REPO / "docs").mkdir(exist_ok=True)
-    (REPO / "docs" / "review-page.png").write_bytes(screenshot.read_bytes())
+    picture = screenshot.read_bytes()
+    assert picture.startswith(PNG_SIGNATURE) and len(picture) > 10_000
+    # The README's screenshot (docs/review-page.png) is refreshed only when asked for:
+    # UNDERTONE_UPDATE_DOCS=1 UNDERTONE_SLOW=1 uv run pytest tests/test_review_page.py -k browser
+    if os.environ.get("UNDERTONE_UPDATE_DOCS") == "1":
+        (REPO / "docs").mkdir(exist_ok=True)
+        (REPO / "docs" / "review-page.png").write_bytes(picture)

@@ -6,13 +6,14 @@ codes) on a timeline. The file holds, as ELAN users lay out a multi-speaker tran
 - per speaker, a turn tier named by the speaker's label (the turn as printed, in the
   transcript's notation) with a child tier ``<label> words`` holding each word with its
   times (type ``Included_In``: word annotations inside their turn, gaps allowed);
-- a ``pauses`` tier and a ``marks`` tier (see :mod:`undertone.render.tiers` for what they hold
-  and how overlapping marks are spread over ``marks 2``, ...);
+- a ``pauses``, a ``marks`` and an ``overlaps`` tier (see :mod:`undertone.render.tiers` for
+  what they hold and how overlapping marks are spread over ``marks 2``, ...);
 - the recording, linked by its absolute location and by its path relative to the output
   folder, so ELAN finds it after the folder and the recording are moved together.
 
 The document's creation time is the file's date, so rendering the same document twice gives the
-same bytes.
+same bytes. With ``render.ascii`` the file is pure ASCII (tier names and annotations in their
+ASCII stand-ins, the media links percent-encoded).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pympi import Elan
 
 from undertone.config import RenderSettings
 from undertone.model import Transcript
-from undertone.render.tiers import Tier, mark_tiers, pause_tiers, speaker_tiers
+from undertone.render.tiers import Tier, mark_tiers, overlap_tiers, pause_tiers, speaker_tiers
 
 if TYPE_CHECKING:  # the registry in undertone.render imports this module
     from undertone.render import RenderContext
@@ -65,7 +66,7 @@ def render_eaf(transcript: Transcript, settings: RenderSettings, context: Render
         eaf.add_tier(speaker.words.name, ling=WORD_TYPE, parent=speaker.turns.name, part=speaker.name)
         _annotate(eaf, speaker.turns)
         _annotate(eaf, speaker.words)
-    for tier in pause_tiers(transcript) + mark_tiers(transcript):
+    for tier in pause_tiers(transcript) + mark_tiers(transcript, settings) + overlap_tiers(transcript, settings):
         eaf.add_tier(tier.name, ling=MARK_TYPE)
         _annotate(eaf, tier)
     # ELAN numbers the annotations it adds from here; pympi leaves it at 0.

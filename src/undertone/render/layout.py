@@ -1,13 +1,15 @@
 """Lay a transcript out as numbered, fixed-width lines: the lines researchers cite.
 
 The layout depends only on the transcript document and the render settings, so re-rendering
-never renumbers. Words are printed with their marks (see :mod:`undertone.render.notation`). Each turn starts a new line with the speaker's label; continuation lines get
-a hanging indent; a gap between speakers stands on its own line.
+never renumbers. Words are printed with their marks (see :mod:`undertone.render.notation`).
+Each turn starts a new line with the speaker's label; continuation lines get a hanging indent;
+a gap between speakers stands on its own line. No line is wider than ``render.width``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -15,9 +17,13 @@ import numpy as np
 from undertone.config import RenderSettings
 from undertone.model import Line, Pause, Transcript
 from undertone.render import notation
-from undertone.render.notation import Decoration
+from undertone.render.notation import Decoration, print_width
 
 MICROPAUSE_MARK = "(.)"
+# The narrowest text column beside a speaker label; narrower, the label gets a line of its own
+# and the words below it are indented by NARROW_INDENT.
+MIN_TEXT_WIDTH = 12
+NARROW_INDENT = 2
 # An overlap must cover this much of a word (s) for the word to be bracketed.
 OVERLAP_WORD_MIN_S = 0.05
 
@@ -84,8 +90,22 @@ def turn_tokens(
 
 
 def layout_lines(transcript: Transcript, settings: RenderSettings) -> list[Line]:
-    """Number and wrap the transcript; the result is what ``Transcript.lines`` records."""
-    label_width = max((len(s.label) for s in transcript.speakers), default=1) + 1  # "P:"
+    """Number and wrap the transcript; the result is what ``Transcript.lines`` records.
+
+    Every line fits ``settings.width`` in UTF-8 and in ASCII (words are measured with
+    :func:`~undertone.render.notation.print_width`). The label stands beside the turn's first
+    line when that leaves a text column of ``MIN_TEXT_WIDTH``; at narrower widths (or with
+    long labels and timestamps) it stands on a line of its own, which has no words and no
+    times, and the words follow with a ``NARROW_INDENT``. A word wider than the text column
+    (a URL at width 30) is cut over two lines, both of which then list it.
+    """
+    labels = [s.label for s in transcript.speakers] + [transcript.speaker_label(t.speaker) for t in transcript.turns]
+    label_width = max(map(print_width, labels), default=0) + 1  # "P:"
+    room = settings.width - _margin_width()
+    beside = label_width + 2 + (len(_stamp(0.0)) if settings.timestamps else 0)
+    own_line = room - beside < MIN_TEXT_WIDTH
+    indent = NARROW_INDENT if own_line else beside
+    text_width = room - indent
     shown = notation.shown(settings.notation)
     pauses_after = shown_pauses_after(transcript, shown)
     decorations = notation.decorate_words(transcript, settings.notation, overlapped_words(transcript))
@@ -108,17 +128,20 @@ def layout_lines(transcript: Transcript, settings: RenderSettings) -> list[Line]
 
     for turn in transcript.turns:
         label = transcript.speaker_label(turn.speaker) + ":"
-        stamp = f"[{_clock(turn.start)}] " if settings.timestamps else ""
-        first_prefix = f"{label:<{label_width}}  {stamp}"
-        hanging = " " * len(first_prefix)
+        stamp = _stamp(turn.start) if settings.timestamps else ""
         tokens = turn_tokens(transcript, turn.first_word, turn.last_word, decorations, pauses_after)
-        text_width = max(settings.width - _margin_width() - len(first_prefix), 12)
+        if own_line:
+            head = [Token(part, turn.start, turn.start) for part in (label, stamp.rstrip()) if part]
+            for row_index, row in enumerate(_wrap(head, text_width, first_width=room)):
+                add(" " * (indent if row_index else 0) + _joined(row), turn.speaker, [])
+            first_prefix = " " * indent
+        else:
+            first_prefix = label + " " * (label_width - print_width(label) + 2) + stamp
         for row_index, row in enumerate(_wrap(tokens, text_width)):
-            prefix = first_prefix if row_index == 0 else hanging
-            add(prefix + " ".join(t.text for t in row), turn.speaker, row)
+            add((first_prefix if row_index == 0 else " " * indent) + _joined(row), turn.speaker, row)
         gap = gaps_after.get(turn.last_word)
         if gap is not None:
-            add(" " * len(hanging) + pause_mark(gap), None, [Token("", gap.start, gap.end)])
+            add(" " * indent + pause_mark(gap), None, [Token("", gap.start, gap.end)])
     return lines
 
 
@@ -132,21 +155,46 @@ def _margin_width() -> int:
     return 7
 
 
-def _wrap(tokens: list[Token], width: int) -> list[list[Token]]:
+def _joined(row: list[Token]) -> str:
+    return " ".join(token.text for token in row)
+
+
+def _wrap(tokens: list[Token], width: int, first_width: int | None = None) -> list[list[Token]]:
+    """Greedy rows of at most ``width`` printed characters (``first_width`` for the first row)."""
     rows: list[list[Token]] = []
     row: list[Token] = []
     used = 0
-    for token in tokens:
-        extra = len(token.text) + (1 if row else 0)
-        if row and used + extra > width:
+    for token in _fitting(tokens, width):
+        extra = print_width(token.text) + (1 if row else 0)
+        if row and used + extra > (width if rows or first_width is None else first_width):
             rows.append(row)
             row, used = [], 0
-            extra = len(token.text)
+            extra = print_width(token.text)
         row.append(token)
         used += extra
     if row:
         rows.append(row)
     return rows
+
+
+def _fitting(tokens: list[Token], width: int) -> Iterator[Token]:
+    """The tokens, a token wider than ``width`` cut into pieces that fit (each keeps its word)."""
+    for token in tokens:
+        if print_width(token.text) <= width:
+            yield token
+            continue
+        piece = ""
+        for char in token.text:
+            if piece and print_width(piece + char) > width:
+                yield replace(token, text=piece)
+                piece = ""
+            piece += char
+        yield replace(token, text=piece)
+
+
+def _stamp(seconds: float) -> str:
+    """The turn timestamp as printed, with the space that follows it."""
+    return f"[{_clock(seconds)}] "
 
 
 def _clock(seconds: float) -> str:

@@ -21,7 +21,9 @@ Notation levels (``render.notation``):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from undertone.model import Annotation, Transcript
 
@@ -41,6 +43,20 @@ STRETCH = {"quiet": ("°", "°"), "fast": (">", "<"), "slow": ("<", ">")}
 STEP = {"pitch_up": "↑", "pitch_down": "↓"}
 COLON_S = 0.15  # each colon of an elongation stands for this much extra time (s), up to three
 MAX_COLONS = 3
+
+# ASCII stand-ins (``render.ascii``), one character for one so widths and numbering hold. None
+# is a mark of the notation: ``/`` and ``\`` slope up and down, ``%`` for the degree sign,
+# ``#`` for anything else; never ``?``, which is rising intonation. Curly quotes and dashes
+# become their plain forms (a dash ending a word reads as a cut-off, as it does in UTF-8). The
+# ellipsis is the one wider stand-in: the layout measures words in their ASCII width
+# (:func:`print_width`), so lines stay within the width either way.
+ASCII_STAND_INS = {
+    "↑": "/", "↓": "\\", "°": "%", "…": "...",
+    "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'",
+    "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
+    "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
+}
+UNKNOWN_ASCII = "#"
 
 # What each symbol means, for the key printed in the transcript header.
 KEY = {
@@ -73,6 +89,35 @@ class Decoration:
 
     def text(self) -> str:
         return "".join(self.opening) + self.core + "".join(self.closing)
+
+
+def to_ascii(text: str) -> str:
+    """``text`` in pure ASCII: the notation's stand-ins, accents dropped (``café`` -> ``cafe``),
+    ``#`` for what has no ASCII form (see ``ASCII_STAND_INS``)."""
+    if text.isascii():
+        return text
+    return "".join(_ascii_char(char) for char in unicodedata.normalize("NFC", text))
+
+
+def print_width(text: str) -> int:
+    """The characters ``text`` takes printed in UTF-8 or in ASCII, whichever is more: the
+    layout measures with it so that a line fits the width in both renderings."""
+    return len(text) if text.isascii() else max(len(text), len(to_ascii(text)))
+
+
+@lru_cache(maxsize=4096)
+def _ascii_char(char: str) -> str:
+    if char.isascii():
+        return char
+    if char in ASCII_STAND_INS:
+        return ASCII_STAND_INS[char]
+    if unicodedata.combining(char):
+        return ""  # a stray accent on its own (NFC joined the others to their letters)
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    # A letter, digit or space only: a folded symbol could be a mark (fullwidth ？ is ?).
+    if len(base) == 1 and base.isascii() and (base.isalnum() or base == " "):
+        return base
+    return UNKNOWN_ASCII
 
 
 def shown(level: str) -> frozenset[str]:
@@ -152,8 +197,9 @@ def _bracket_overlaps(transcript: Transcript, overlapped: set[int], decorations:
                 decorations[index].closing.append("]")
 
 
-def key_entries(transcript: Transcript, level: str) -> list[str]:
-    """The key to the symbols that actually appear in this transcript at this level."""
+def key_entries(transcript: Transcript, level: str, ascii: bool = False) -> list[str]:
+    """The key to the symbols that actually appear in this transcript at this level (in their
+    ASCII stand-ins with ``ascii``)."""
     kinds = shown(level)
     present = {a.kind for a in transcript.annotations if a.kind in kinds}
     present |= {p.kind for p in transcript.pauses if p.kind in kinds}
@@ -163,4 +209,5 @@ def key_entries(transcript: Transcript, level: str) -> list[str]:
         present.add("overlap")
     if "cutoff" in kinds and any(w.kind == "cutoff" for w in transcript.words):
         present.add("cutoff")
-    return [text for kind, text in KEY.items() if kind in present]
+    entries = [text for kind, text in KEY.items() if kind in present]
+    return [to_ascii(entry) for entry in entries] if ascii else entries

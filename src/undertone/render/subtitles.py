@@ -11,22 +11,23 @@ listen to a stretch while seeing it in the transcript's notation. One cue per pr
   included;
 - the turn timestamps some layouts print (``[00:01:05]``) are left out: a cue is already timed.
 
-Players expect cues in order and not overlapping, but in overlapping talk lines do overlap:
-cues are sorted by start, a start that would not be later than the one before is moved 1 ms
-after it, and each cue ends no later than the next one starts. The text of every line is kept.
-With ``ascii`` render settings the notation's symbols are replaced as in the .txt.
+Every cue keeps its line's own time span (``lines[].start`` and ``end`` of the JSON), to the
+millisecond: in overlapping talk the cues of the two speakers overlap, as WebVTT and SubRip
+allow (players show both at once). Cues are in order of start (WebVTT requires it), ties in
+line order; a line without duration lasts 1 ms. With ``ascii`` render settings the text is
+ASCII as in the .txt.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from undertone.config import RenderSettings
 from undertone.model import Line, Transcript
-from undertone.render.text import to_ascii
+from undertone.render.notation import to_ascii
 from undertone.render.timecode import cue_time, to_ms
 
 if TYPE_CHECKING:  # the registry in undertone.render imports this module
@@ -71,25 +72,33 @@ def render_vtt(transcript: Transcript, settings: RenderSettings, context: Render
 
 
 def cues(transcript: Transcript, settings: RenderSettings) -> list[Cue]:
-    """The timed lines as cues, increasing and non-overlapping (see the module's docstring)."""
-    turn_starts = {t.first_word for t in transcript.turns}
+    """The timed lines as cues, in order of start, each over its line's own span."""
+    openers = _turn_openers(transcript)
     timed = sorted(
-        (to_ms(line.start), to_ms(line.end), line.n, line)
-        for line in transcript.lines
-        if line.start is not None and line.end is not None
+        ((to_ms(line.start), line.n, to_ms(line.end), line)
+         for line in transcript.lines
+         if line.start is not None and line.end is not None),
+        key=lambda cue: cue[:2],
     )
     result: list[Cue] = []
-    for start, end, _, line in timed:
+    for start, _, end, line in timed:
         speaker = None if line.speaker is None else transcript.speaker_label(line.speaker)
-        opens_turn = speaker is not None and line.first_word in turn_starts
+        opens_turn = speaker is not None and line.n in openers
         text = _line_body(line, speaker if opens_turn else None)
         if settings.ascii:
             text, speaker = to_ascii(text), None if speaker is None else to_ascii(speaker)
-        if result:
-            start = max(start, result[-1].start + 1)
-            result[-1] = replace(result[-1], end=min(result[-1].end, start))
         result.append(Cue(start, max(end, start + 1), text, speaker, opens_turn))
     return result
+
+
+def _turn_openers(transcript: Transcript) -> set[int]:
+    """Numbers of the lines that print a turn's first word (the first such line, if it is cut)."""
+    turn_starts = {t.first_word for t in transcript.turns}
+    firsts: dict[int, int] = {}
+    for line in transcript.lines:
+        if line.first_word in turn_starts:
+            firsts.setdefault(line.first_word, line.n)
+    return set(firsts.values())
 
 
 def _line_body(line: Line, label: str | None) -> str:

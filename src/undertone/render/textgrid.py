@@ -2,11 +2,12 @@
 
 Phoneticians open the recording and this file together in Praat to check a mark against the
 waveform, pitch and intensity, or to measure further. Tiers: ``<label> words`` per speaker
-(each word with its times), ``pauses`` (as printed, ``(0.7)`` ``(.)``) and ``marks`` (kind and
-measurement); Praat forbids overlapping intervals within a tier, so overlapping marks go on
-``marks 2``, ``marks 3``, ... rather than being cut or merged (see
-:mod:`undertone.render.tiers`). The grid runs from 0 to the recording's duration; stretches
-without an interval are empty intervals, as Praat needs. Written in Praat's long text format.
+(each word with its times), ``pauses`` (as printed, ``(0.7)`` ``(.)``), ``marks`` (kind and
+measurement) and ``overlaps`` (who talks at once, ``overlap I+P2``); Praat forbids overlapping
+intervals within a tier, so overlapping marks go on ``marks 2``, ``marks 3``, ... rather than
+being cut or merged (see :mod:`undertone.render.tiers`). The grid runs from 0 to the
+recording's duration; stretches without an interval are empty intervals, as Praat needs.
+Written in Praat's long text format (pure ASCII with ``render.ascii``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from praatio.utilities.utils import escapeQuotes
 
 from undertone.config import RenderSettings
 from undertone.model import Transcript
-from undertone.render.tiers import Tier, mark_tiers, pause_tiers, speaker_tiers
+from undertone.render.tiers import Tier, mark_tiers, overlap_tiers, pause_tiers, speaker_tiers
 from undertone.render.timecode import to_ms, to_seconds
 
 if TYPE_CHECKING:  # the registry in undertone.render imports this module
@@ -32,7 +33,7 @@ if TYPE_CHECKING:  # the registry in undertone.render imports this module
 def render_textgrid(transcript: Transcript, settings: RenderSettings, context: RenderContext) -> str:
     """The TextGrid as text (praatio writes UTF-8, which Praat reads)."""
     tiers = [s.words for s in speaker_tiers(transcript, settings)]
-    tiers += pause_tiers(transcript) + mark_tiers(transcript)
+    tiers += pause_tiers(transcript) + mark_tiers(transcript, settings) + overlap_tiers(transcript, settings)
     # An interval may end a millisecond past a rounded duration; the grid must still hold it.
     end = max([to_ms(transcript.source.duration), 1] + [i.end for t in tiers for i in t.intervals])
     grid = textgrid.Textgrid(minTimestamp=0.0, maxTimestamp=to_seconds(end))

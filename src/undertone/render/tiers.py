@@ -12,27 +12,36 @@ transcript always agree:
   (one interval per turn, its text in the transcript's notation, as printed);
 - a **pauses** tier: every pause and gap, labelled as printed (``(0.7)``, ``(.)``);
 - a **marks** tier: every annotation, labelled with its kind and measurement
-  (``loud +7.2 dB re speaker``).
+  (``loud +7.2 dB re speaker``);
+- an **overlaps** tier: every stretch of overlapping talk, labelled with who overlaps
+  (``overlap I+P2``, speakers in the document's order).
+
+With ``render.ascii`` every name and label is in its ASCII form (speaker names stay unique).
 
 Rules, all in whole milliseconds (:mod:`undertone.render.timecode`): a word starting before
 the previous word of its speaker ends starts at that end instead; anything shorter than 1 ms
-is given 1 ms. Pauses and marks that overlap are never merged or cut: each keeps its own
-interval, and the ones that do not fit go on further tiers (``marks 2``, ``marks 3``, ...),
-as few as the overlaps need, so every annotation stays one interval with its own times.
+is given 1 ms. Pauses, marks and overlaps that overlap each other are never merged or cut:
+each keeps its own interval, and the ones that do not fit go on further tiers (``marks 2``,
+``overlaps 2``, ...), as few as the overlaps need, so every annotation stays one interval
+with its own times.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from undertone.config import RenderSettings
 from undertone.model import Annotation, Transcript
 from undertone.render import notation
 from undertone.render.layout import overlapped_words, pause_mark, shown_pauses_after, turn_tokens
+from undertone.render.notation import to_ascii
 from undertone.render.timecode import to_ms
 
 PAUSES_TIER = "pauses"
 MARKS_TIER = "marks"
+OVERLAPS_TIER = "overlaps"
+OVERLAP_LABEL = "overlap"
 WORDS_SUFFIX = " words"
 # Differences are printed with their sign (+7.2 dB, -4.1 st); ratios and durations are not.
 SIGNED_UNITS = {"dB", "st"}
@@ -64,7 +73,8 @@ class SpeakerTiers:
 
 def speaker_tiers(transcript: Transcript, settings: RenderSettings) -> list[SpeakerTiers]:
     """A turns tier and a words tier for every speaker, in the document's speaker order."""
-    names = _speaker_names(transcript)
+    printable = _printable(settings)
+    names = _speaker_names(transcript, settings)
     word_spans = _word_spans(transcript)
     shown = notation.shown(settings.notation)
     pauses_after = shown_pauses_after(transcript, shown)
@@ -72,13 +82,13 @@ def speaker_tiers(transcript: Transcript, settings: RenderSettings) -> list[Spea
     result = []
     for speaker_id, name in names.items():
         words = [
-            Interval(*word_spans[w.i], w.text) for w in transcript.words if w.speaker == speaker_id
+            Interval(*word_spans[w.i], printable(w.text)) for w in transcript.words if w.speaker == speaker_id
         ]
         turns = []
         for turn in (t for t in transcript.turns if t.speaker == speaker_id):
             spans = [word_spans[i] for i in range(turn.first_word, turn.last_word + 1)]
             tokens = turn_tokens(transcript, turn.first_word, turn.last_word, decorations, pauses_after)
-            turns.append(Interval(spans[0][0], spans[-1][1], " ".join(t.text for t in tokens)))
+            turns.append(Interval(spans[0][0], spans[-1][1], printable(" ".join(t.text for t in tokens))))
         words.sort(key=lambda interval: interval.start)
         result.append(SpeakerTiers(name, Tier(name, turns), Tier(name + WORDS_SUFFIX, words)))
     return result
@@ -90,19 +100,32 @@ def pause_tiers(transcript: Transcript) -> list[Tier]:
     return stack(PAUSES_TIER, intervals)
 
 
-def mark_tiers(transcript: Transcript) -> list[Tier]:
+def mark_tiers(transcript: Transcript, settings: RenderSettings | None = None) -> list[Tier]:
     """Every annotation with its measurement, overlapping ones spread over further tiers.
 
     A mark without duration (a latch between two touching words) spans the words it joins.
     """
+    printable = _printable(settings)
     intervals = []
     for annotation in transcript.annotations:
         start, end = to_ms(annotation.start), to_ms(annotation.end)
         if end <= start:
             start = to_ms(transcript.words[annotation.first_word].start)
             end = to_ms(transcript.words[annotation.last_word].end)
-        intervals.append(_interval(start, end, mark_text(annotation)))
+        intervals.append(_interval(start, end, printable(mark_text(annotation))))
     return stack(MARKS_TIER, intervals)
+
+
+def overlap_tiers(transcript: Transcript, settings: RenderSettings | None = None) -> list[Tier]:
+    """Every stretch of overlapping talk, ``overlap I+P2``, on as few tiers as it needs."""
+    names = _speaker_names(transcript, settings)
+    printable = _printable(settings)
+    intervals = []
+    for overlap in transcript.overlaps:
+        who = [names[s] for s in names if s in overlap.speakers]
+        who += [printable(transcript.speaker_label(s)) for s in overlap.speakers if s not in names]
+        intervals.append(_interval(to_ms(overlap.start), to_ms(overlap.end), f"{OVERLAP_LABEL} {'+'.join(who)}"))
+    return stack(OVERLAPS_TIER, intervals)
 
 
 def mark_text(annotation: Annotation) -> str:
@@ -132,15 +155,21 @@ def stack(name: str, intervals: list[Interval]) -> list[Tier]:
     return [Tier(name if k == 0 else f"{name} {k + 1}", layer) for k, layer in enumerate(layers or [[]])]
 
 
-def _speaker_names(transcript: Transcript) -> dict[str | None, str]:
-    """Speaker id -> tier name: the label, made unique if two speakers share one."""
+def _speaker_names(transcript: Transcript, settings: RenderSettings | None = None) -> dict[str | None, str]:
+    """Speaker id -> tier name: the label as printed, made unique if two speakers share one
+    (``Zoë`` and ``Zoe`` do in ASCII)."""
+    printable = _printable(settings)
     ids: list[str | None] = [s.id for s in transcript.speakers]
     ids += sorted({w.speaker for w in transcript.words if w.speaker not in ids}, key=lambda s: s or "")
     names: dict[str | None, str] = {}
     for speaker_id in ids:
-        label = transcript.speaker_label(speaker_id)
-        names[speaker_id] = label if label not in names.values() else f"{label} ({speaker_id})"
+        label = printable(transcript.speaker_label(speaker_id))
+        names[speaker_id] = label if label not in names.values() else printable(f"{label} ({speaker_id})")
     return names
+
+
+def _printable(settings: RenderSettings | None) -> Callable[[str], str]:
+    return to_ascii if settings is not None and settings.ascii else str
 
 
 def _word_spans(transcript: Transcript) -> dict[int, tuple[int, int]]:
