@@ -313,6 +313,25 @@ def test_speakers_have_distinct_colours(tmp_path: Path):
     assert re.search(r"\.who\s*\{[^}]*color:\s*var\(--c-text\)", style)  # the label is in the speaker's colour
 
 
+def test_a_label_on_its_own_line_opens_its_turn_block(tmp_path: Path):
+    """At narrow widths the label stands on a line of its own: it belongs to its turn's block
+    (colour, contour), not among the gap lines."""
+    narrow = RenderSettings(width=30, timestamps=True)
+    transcript = make_transcript([("S1", ["so", "how", "was", "it"]), ("S2", ["well", "it", "was", "hard"])],
+                                 gaps={3: 0.84}, render=narrow)
+    for speaker in transcript.speakers:
+        speaker.label = "Interviewer" if speaker.id == "S1" else "Participant"
+    transcript.lines = layout_lines(transcript, narrow)
+    label_lines = [line for line in transcript.lines if line.first_word is None and line.speaker is not None]
+    assert len(label_lines) == 2  # the layout did put the labels on lines of their own
+    page_text = _render(transcript, tmp_path, narrow)
+    for line in label_lines:
+        block = re.search(rf'<div class="turn s\d+" data-speaker="{line.speaker}"[^>]*>(.*?)</div><svg|'
+                          rf'<div class="turn s\d+" data-speaker="{line.speaker}"[^>]*>(.*?)</div></div>', page_text, re.S)
+        assert block and f'id="L{line.n}"' in (block.group(1) or block.group(2)), line
+        assert f'<div class="line gap" id="L{line.n}"' not in page_text
+
+
 def test_review_assets_are_plain_ascii():
     folder = REPO / "src" / "undertone" / "render" / "review"
     for name in ("review.js", "review.css"):

@@ -63,12 +63,12 @@ RENDERERS: dict[str, Renderer] = {
     "json": Renderer(".json", lambda t, s, c: render_json(t, s), "the full document (always written)"),
     "txt": Renderer(".txt", lambda t, s, c: render_text(t, s), "line-numbered transcript"),
     "html": Renderer(".html", render_html, "review page: listen, search, toggle marks, cite lines"),
-    "docx": Renderer(".docx", render_docx, "Word: the numbered transcript, [hh:mm:ss] turn stamps for NVivo/ATLAS.ti/MAXQDA"),
+    "docx": Renderer(".docx", render_docx, "Word: a paragraph per turn starting [hh:mm:ss] Label: (NVivo/ATLAS.ti/MAXQDA), Word's line numbers = the .txt's"),
     "srt": Renderer(".srt", render_srt, "SubRip subtitles: one cue per printed line"),
     "vtt": Renderer(".vtt", render_vtt, "WebVTT subtitles: one cue per printed line, speakers as voices"),
-    "eaf": Renderer(".eaf", render_eaf, "ELAN: turn and word tiers per speaker, pauses, marks, linked recording"),
-    "textgrid": Renderer(".TextGrid", render_textgrid, "Praat TextGrid: word tiers per speaker, pauses, marks"),
-    "csv": Renderer(".words.csv", render_words_csv, "one row per word with times, confidence and mark measurements"),
+    "eaf": Renderer(".eaf", render_eaf, "ELAN: turn and word tiers per speaker, pauses, marks, overlaps, linked recording"),
+    "textgrid": Renderer(".TextGrid", render_textgrid, "Praat TextGrid: word tiers per speaker, pauses, marks, overlaps"),
+    "csv": Renderer(".words.csv", render_words_csv, "one row per word with times, confidence, mark measurements, overlap and pause after"),
 }
 ALWAYS = ("json",)  # the document every other output is rendered from, and tools read
 

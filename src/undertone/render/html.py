@@ -288,6 +288,8 @@ class _Page:
         while index < len(lines):
             line = lines[index]
             turn = self._turn_of(line)
+            if turn is None and _is_label_line(line) and index + 1 < len(lines):
+                turn = self._turn_of(lines[index + 1])  # a label on its own line opens its turn
             if turn is None:
                 blocks.append(self.line_html(line))
                 index += 1
@@ -310,7 +312,7 @@ class _Page:
         times = ""
         if line.start is not None and line.end is not None:
             times = f' data-start="{_t(line.start)}" data-end="{_t(line.end)}"'
-        gap = " gap" if line.first_word is None else ""
+        gap = " gap" if line.first_word is None and not _is_label_line(line) else ""
         return (
             f'<div class="line{gap}" id="L{line.n}" data-n="{line.n}"{times}>'
             f'<span class="n">{line.n}</span><span class="tx">{self.line_text_html(line)}</span></div>'
@@ -668,6 +670,11 @@ def _script_json(value: object) -> str:
     """JSON safe inside ``<script>``: ``<`` is escaped, so no ``</script>`` or ``<!--`` can occur."""
     text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _is_label_line(line: Line) -> bool:
+    """A speaker's label printed on a line of its own (narrow widths): no words, a speaker."""
+    return line.first_word is None and line.speaker is not None
 
 
 def _t(seconds: float) -> str:
