@@ -67,6 +67,8 @@ def test_elongation_colons_grow_with_the_extra_time():
     # a word lasting 0.3 s at 2x its usual duration has 0.15 s extra: one colon
     transcript, _ = _with_marks([("elongation", 0, 0, 2.0)], level="jefferson", turns=[("S1", ["so", "well"])])
     assert _words(transcript) == "so: well"
+    standard, _ = _with_marks([("elongation", 0, 0, 2.0)], level="standard", turns=[("S1", ["so", "well"])])
+    assert _words(standard) == "so well"  # elongation is shown at the jefferson level only
     assert [colons(s) for s in (0.05, 0.15, 0.3, 0.45, 2.0)] == [1, 1, 2, 3, 3]
     assert [elongate(w, 2) for w in ("so", "well", "sure", "and", "mm", "wa-")] == [
         "so::", "we::ll", "su::re", "a::nd", "mm::", "wa::-"
@@ -84,7 +86,7 @@ def test_cut_off_words_end_in_a_dash():
     ("level", "expected"),
     [
         ("plain", "so we (0.5) went down to the river yes we did"),
-        ("standard", "so WE (0.5) went (.) down to the river yes we did"),
+        ("standard", "so WE (0.5) went (.) _down_ to the river yes we did"),
         ("jefferson", "so WE (0.5) went (.) _down_ to the river yes we did"),
     ],
 )
