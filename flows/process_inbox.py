@@ -29,6 +29,7 @@ from flows.process_recording import process_recording
 from undertone import jobs
 from undertone.config import load_settings
 from undertone.inbox import InboxRecording, scan
+from undertone.redact import Term, read_terms, redact_path, redact_text
 
 ARTIFACT_KEY = "undertone-inbox"
 DASK_ADDRESS_ENV = "UNDERTONE_DASK_ADDRESS"
@@ -41,10 +42,11 @@ def process_one(
     config: Path | None,
     formats: list[str] | None,
     cache_dir: Path | None,
+    redact: Path | None = None,
 ) -> jobs.Outcome:
     """One recording of the inbox, as its own ``process-recording`` flow run."""
     return process_recording(
-        recording.path, recording.out_dir, profile, config, formats=formats, cache_dir=cache_dir
+        recording.path, recording.out_dir, profile, config, formats=formats, redact=redact, cache_dir=cache_dir
     )
 
 
@@ -58,28 +60,32 @@ def process_inbox(
     concurrency: int = 2,
     settle_seconds: float = 60.0,
     cache_dir: Path | None = None,
+    redact: Path | None = None,
 ) -> State[list[dict[str, Any]]]:
     """Process the new and changed recordings under ``inbox`` into ``outbox`` (same relative paths).
 
     ``concurrency`` recordings run at once (each also runs its transcription and diarisation
-    side by side). Ends Failed, after every other recording is done, if any recording failed.
+    side by side). ``redact`` is a redaction list applied to every recording (and to the
+    recordings' names in the artifact table). Ends Failed, after every other recording is done,
+    if any recording failed.
     """
     logger = get_run_logger()
     settings = load_settings(profile, config)
+    redaction = read_terms(redact) if redact is not None else []
     rows: list[dict[str, Any]] = []
     submitted: list[tuple[InboxRecording, PrefectFuture[jobs.Outcome]]] = []
     running: list[PrefectFuture[jobs.Outcome]] = []
     for recording in scan(inbox, outbox, settle_seconds):
         if not recording.settled:
-            rows.append(_row(recording, "waiting: changed in the last minute, may still be copying"))
+            rows.append(_row(recording, "waiting: changed in the last minute, may still be copying", redaction=redaction))
             continue
-        plan = jobs.plan(recording.path, recording.out_dir, settings, formats)
+        plan = jobs.plan(recording.path, recording.out_dir, settings, formats, redaction=redaction)
         if plan.up_to_date:
-            rows.append(_row(recording, "up to date", jobs.already_done(plan)))
+            rows.append(_row(recording, "up to date", jobs.already_done(plan), redaction))
             continue
         if len(running) >= max(1, concurrency):
             running.pop(0).wait()
-        future = process_one.submit(recording, profile, config, formats, cache_dir)
+        future = process_one.submit(recording, profile, config, formats, cache_dir, redact)
         submitted.append((recording, future))
         running.append(future)
 
@@ -88,11 +94,11 @@ def process_inbox(
         future.wait()
         result = future.result(raise_on_failure=False)
         if isinstance(result, jobs.Outcome):
-            rows.append(_row(recording, result.status, result))
+            rows.append(_row(recording, result.status, result, redaction))
         else:
             failures += 1
-            rows.append(_row(recording, f"failed: {result}"))
-            logger.error("%s: %s", recording.relative, result)
+            rows.append(_row(recording, f"failed: {redact_text(str(result), redaction)}", redaction=redaction))
+            logger.error("%s: %s", redact_path(str(recording.relative), redaction), redact_text(str(result), redaction))
     rows.sort(key=lambda row: row["recording"])
 
     create_table_artifact(
@@ -115,12 +121,18 @@ def on_dask(address: str | None = None) -> Flow[..., State[list[dict[str, Any]]]
     return process_inbox.with_options(task_runner=DaskTaskRunner(address=address))
 
 
-def _row(recording: InboxRecording, status: str, outcome: jobs.Outcome | None = None) -> dict[str, Any]:
-    """One line of the artifact table: what a person checking the night's run wants to see."""
+def _row(
+    recording: InboxRecording, status: str, outcome: jobs.Outcome | None = None, redaction: list[Term] | None = None
+) -> dict[str, Any]:
+    """One line of the artifact table: what a person checking the night's run wants to see.
+
+    The table is kept by the Prefect server: with a redaction list, the recording's path is
+    redacted there as in the outputs.
+    """
     duration = outcome.duration if outcome else None
     outputs = [p for p in (outcome.written if outcome else []) if p.suffix in {".txt", ".html"}]
     return {
-        "recording": str(recording.relative),
+        "recording": redact_path(str(recording.relative), redaction or []),
         "duration": f"{int(duration // 60)}:{duration % 60:04.1f}" if duration is not None else "",
         "speakers": ", ".join(outcome.speakers) if outcome else "",
         "status": status,
@@ -140,5 +152,8 @@ if __name__ == "__main__":
     parser.add_argument("--outbox", type=Path, required=True)
     parser.add_argument("--profile", default="default")
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--redact", type=Path)
     arguments = parser.parse_args()
-    process_inbox(arguments.inbox, arguments.outbox, arguments.profile, concurrency=arguments.concurrency)
+    process_inbox(
+        arguments.inbox, arguments.outbox, arguments.profile, concurrency=arguments.concurrency, redact=arguments.redact
+    )

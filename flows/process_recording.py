@@ -49,20 +49,21 @@ def process_recording(
     ``channels`` overrides the settings' ``diarization.channels``; ``redact`` is a redaction
     list; ``force`` rewrites outputs that are up to date; ``cache_dir`` keeps the cached
     transcription and diarisation results (default: ``$UNDERTONE_CACHE_DIR`` or
-    ``~/.cache/undertone/stages``). Speaker labels come from ``<stem>.speakers.toml`` beside
-    the recording when it exists.
+    ``~/.cache/undertone/stages``; with ``redact``, the transcription is not cached, as its
+    words are not redacted yet). Speaker labels come from ``<stem>.speakers.toml`` beside the
+    recording when it exists.
     """
     logger = get_run_logger()
     settings = load_settings(profile, config, option_overrides(speakers, language, channels))
-    plan = tasks.check_outputs(audio, out, settings, formats, [transcript, redact], force)
+    redaction = read_terms(redact) if redact is not None else []
+    plan = tasks.check_outputs(audio, out, settings, formats, [transcript], force, redaction)
     if plan.up_to_date:
         logger.info("%s: outputs in %s are up to date (same recording, settings and inputs)", audio, out)
         return already_done(plan)
     known = parse_transcript(transcript) if transcript is not None else None
-    redaction = read_terms(redact) if redact is not None else []
     names = pipeline.read_speaker_names(audio)
 
-    transcribe, diarize = tasks.cached_in(cache_dir or default_cache_dir())
+    transcribe, diarize = tasks.cached_in(cache_dir or default_cache_dir(), keep_words=not redaction)
     loaded = tasks.load_audio(audio)
     pipeline.import_backends(settings, aligning=known is not None)  # before the two threads start
     recognition = transcribe.submit(loaded, settings, known, transcript)
@@ -74,6 +75,8 @@ def process_recording(
     logger.info(
         "%s: %s lines, %d speakers -> %s", audio, outcome.lines, len(outcome.speakers), out
     )
+    for warning in outcome.warnings:
+        logger.warning("%s", warning)
     return outcome
 
 
@@ -86,6 +89,7 @@ if __name__ == "__main__":
     parser.add_argument("--profile", default="default")
     parser.add_argument("--transcript", type=Path)
     parser.add_argument("--channels", choices=["auto", "mixed", "split"])
+    parser.add_argument("--redact", type=Path)
     parser.add_argument("--force", action="store_true")
     arguments = parser.parse_args()
     process_recording(
@@ -94,5 +98,6 @@ if __name__ == "__main__":
         arguments.profile,
         transcript=arguments.transcript,
         channels=arguments.channels,
+        redact=arguments.redact,
         force=arguments.force,
     )

@@ -35,8 +35,12 @@ def deployments(
     concurrency: int = 2,
     formats: list[str] | None = None,
     settle_seconds: float = 60.0,
+    redact: Path | None = None,
 ) -> list[RunnerDeployment]:
-    """The inbox deployment (scheduled) and the manual one-recording deployment."""
+    """The inbox deployment (scheduled) and the manual one-recording deployment.
+
+    ``redact`` (a redaction list) is passed to both, so every recording they process is redacted.
+    """
     inbox_parameters = {
         "inbox": str(inbox.resolve()),
         "outbox": str(outbox.resolve()),
@@ -45,6 +49,7 @@ def deployments(
         "formats": formats,
         "concurrency": concurrency,
         "settle_seconds": settle_seconds,
+        "redact": str(redact.resolve()) if redact else None,
     }
     return [
         process_inbox.to_deployment(
@@ -57,7 +62,7 @@ def deployments(
         ),
         process_recording.to_deployment(
             name="manual",
-            parameters={"profile": profile, "config": inbox_parameters["config"]},
+            parameters={"profile": profile, "config": inbox_parameters["config"], "redact": inbox_parameters["redact"]},
             description="One recording: --param audio=... --param out=...",
             entrypoint_type=EntrypointType.MODULE_PATH,
         ),
@@ -74,9 +79,10 @@ def serve(
     concurrency: int = 2,
     formats: list[str] | None = None,
     settle_seconds: float = 60.0,
+    redact: Path | None = None,
 ) -> None:
     """Register both deployments and run their flow runs until interrupted (Ctrl-C)."""
     serve_deployments(
-        *deployments(inbox, outbox, cron, interval, profile, config, concurrency, formats, settle_seconds),
+        *deployments(inbox, outbox, cron, interval, profile, config, concurrency, formats, settle_seconds, redact),
         limit=1,  # one flow run at a time: the inbox flow runs its own recordings concurrently
     )

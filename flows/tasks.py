@@ -8,6 +8,12 @@ picks them up instead of recomputing. They are retried only for transient failur
 
 The cheap stages (decoding, analysis, writing) are not cached: caching an hour of decoded audio
 would cost more disk and time than decoding it again.
+
+Cached results are files readable by their owner only (0600, in 0700 folders): they hold the
+transcribed words. Prefect writes them with the process's umask, which importing ``flows``
+tightens (see ``flows/__init__.py``); entries cached before that are tightened when used. With
+a redaction list, the transcription stage is neither cached nor persisted at all, since its
+words are not yet redacted; diarisation (who spoke when, no words) still is.
 """
 
 from __future__ import annotations
@@ -65,9 +71,15 @@ def _diarization_key(context: TaskRunContext, parameters: dict[str, Any]) -> str
 
 @task(name="check-outputs", cache_policy=NO_CACHE)
 def check_outputs(
-    audio: Path, out: Path, settings: Settings, formats: list[str] | None, inputs: list[Path | None], force: bool
+    audio: Path,
+    out: Path,
+    settings: Settings,
+    formats: list[str] | None,
+    inputs: list[Path | None],
+    force: bool,
+    redaction: list[Term] | None = None,
 ) -> jobs.Plan:
-    return jobs.plan(audio, out, settings, formats, inputs, force)
+    return jobs.plan(audio, out, settings, formats, inputs, force, redaction)
 
 
 @task(name="load-audio", cache_policy=NO_CACHE)
@@ -76,19 +88,15 @@ def load_audio(path: Path) -> Audio:
         return load(path)
 
 
-@task(
-    name="transcribe",
-    cache_key_fn=_transcription_key,
-    persist_result=True,
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS_S,
-    retry_condition_fn=retry_if_transient,
-)
-def transcribe(
-    audio: Audio, settings: Settings, known: list[KnownTurn] | None, transcript: Path | None
-) -> Recognition:
+def _transcribe(audio: Audio, settings: Settings, known: list[KnownTurn] | None, transcript: Path | None) -> Recognition:
     with timed("aligning transcript" if known is not None else "transcribing"):
         return pipeline.transcribe_audio(audio, settings, known, transcript)
+
+
+_RETRY = {"retries": RETRIES, "retry_delay_seconds": RETRY_DELAYS_S, "retry_condition_fn": retry_if_transient}
+transcribe = task(name="transcribe", cache_key_fn=_transcription_key, persist_result=True, **_RETRY)(_transcribe)
+# For redacted runs: the words are not redacted yet, so they are never written to disk.
+transcribe_unpersisted = task(name="transcribe", cache_policy=NO_CACHE, persist_result=False, **_RETRY)(_transcribe)
 
 
 @task(
@@ -128,7 +136,25 @@ def write_outputs(
         return jobs.finish(plan, analysis, settings, formats, redaction)
 
 
-def cached_in(folder: Path) -> tuple[Task[..., Recognition], Task[..., Diarization]]:
-    """The two cached stages with their results kept in ``folder`` (created owner-only)."""
+FILE_MODE = 0o600
+
+
+def tighten(folder: Path) -> None:
+    """Make the files already in ``folder`` owner-only (entries cached before undertone did so)."""
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink() and path.stat().st_mode & 0o077:
+            path.chmod(FILE_MODE)
+
+
+def cached_in(folder: Path, keep_words: bool = True) -> tuple[Task[..., Recognition], Task[..., Diarization]]:
+    """The two cached stages with their results kept in ``folder`` (owner-only, files and folders).
+
+    Without ``keep_words`` (a redacted run), transcription is neither looked up nor stored:
+    nothing unredacted is written to disk.
+    """
     storage = private_folder(folder)  # a path: Prefect stores results there, no block to register
-    return transcribe.with_options(result_storage=storage), diarize.with_options(result_storage=storage)
+    tighten(storage)
+    diarize_task = diarize.with_options(result_storage=storage)
+    if not keep_words:
+        return transcribe_unpersisted, diarize_task
+    return transcribe.with_options(result_storage=storage), diarize_task

@@ -114,3 +114,16 @@ def test_a_header_declaring_years_of_audio_is_a_damaged_file_not_an_out_of_memor
     path.write_bytes(bytes(data))
     with pytest.raises(AudioError, match="huge.flac: damaged or incomplete file"):
         load(path)
+
+
+@pytest.mark.parametrize(("cut", "suffix"), [(20, ".flac"), (42, ".flac"), (30, ".wav")])
+def test_a_file_cut_inside_its_header_is_reported_as_damaged(tmp_path: Path, cut: int, suffix: str):
+    """Its first bytes say FLAC (or WAV), but the metadata stops short: not "not an audio file"."""
+    buffer = io.BytesIO()
+    soundfile.write(buffer, voiced(150, 0.5), SAMPLE_RATE, format="FLAC" if suffix == ".flac" else "WAV")
+    path = tmp_path / f"cut{suffix}"
+    path.write_bytes(buffer.getvalue()[:cut])
+    container = "FLAC" if suffix == ".flac" else "WAV"
+    with pytest.raises(AudioError, match=f"cut{suffix}: damaged or incomplete {container} file") as caught:
+        load(path)
+    assert "\n" not in str(caught.value)

@@ -134,6 +134,30 @@ def test_cite_command_cuts_the_audio(outputs: tuple[Path, Path, Transcript], tmp
     assert not list(tmp_path.glob("*.part"))
 
 
+def test_cutting_a_clip_again_keeps_the_earlier_clip(outputs: tuple[Path, Path, Transcript], tmp_path: Path):
+    document, _, _ = outputs
+    clip = tmp_path / "clip.wav"
+    assert runner.invoke(app, ["cite", str(document), "3-6", "--audio", str(clip)]).exit_code == 0
+    first = clip.read_bytes()
+    result = runner.invoke(app, ["cite", str(document), "2", "--audio", str(clip)])
+    assert result.exit_code == 0, result.output
+    (kept,) = (tmp_path / "previous").iterdir()
+    assert kept.read_bytes() == first and kept.name.startswith("clip ") and kept.suffix == ".wav"
+    assert clip.read_bytes() != first  # the new clip, lines 2 only
+    assert f"kept the earlier clip.wav as {kept}" in result.stderr
+
+
+def test_a_recording_whose_name_was_redacted_must_be_given(outputs: tuple[Path, Path, Transcript], tmp_path: Path):
+    document, recording, transcript = outputs
+    transcript.source.path = "../rec/[NAME-1] interview.wav"
+    document.write_text(transcript.model_dump_json(by_alias=True))
+    result = runner.invoke(app, ["cite", str(document), "2", "--audio", str(tmp_path / "clip.wav")])
+    assert result.exit_code == AudioError.exit_code
+    assert "the recording's name is redacted in this transcript" in result.stderr and "--source" in result.stderr
+    result = runner.invoke(app, ["cite", str(document), "2", "--audio", str(tmp_path / "clip.wav"), "--source", str(recording)])
+    assert result.exit_code == 0, result.output
+
+
 def test_cite_uses_source_when_given_and_refuses_another_recording(
     outputs: tuple[Path, Path, Transcript], tmp_path: Path
 ):

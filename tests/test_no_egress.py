@@ -155,3 +155,116 @@ def test_prefect_flow_sends_nothing_beyond_its_local_server(prefect_api: str, no
         transcript=SAMPLE_AUDIO / "interview.transcript.txt", formats=["txt"], cache_dir=tmp_path / "cache",
     )
     assert {p.name for p in outcome.written} >= {"interview.json", "interview.txt"}
+
+
+# Loaded by every Python process started with its folder on PYTHONPATH (the command line, the
+# Prefect embedded server it starts, their workers): the same guard as above, logging each
+# blocked attempt to a file, since those processes cannot report to this test otherwise.
+GUARD_SITECUSTOMIZE = '''
+import ipaddress, os, socket, sys
+
+_LOG = os.environ["UNDERTONE_EGRESS_LOG"]
+with open(_LOG + ".guarded", "a") as _f:
+    _f.write(f"{os.getpid()} {' '.join(sys.argv)}\\n")
+
+
+def _local(host):
+    if host is None:
+        return True
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if name.lower() in {"localhost", "localhost.localdomain", "ip6-localhost", ""}:
+        return True
+    try:
+        return ipaddress.ip_address(name.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _check(what, address):
+    if isinstance(address, (str, bytes)):
+        return  # a Unix socket
+    host = address[0] if isinstance(address, tuple) else None
+    if not _local(host):
+        with open(_LOG, "a") as f:
+            f.write(f"{os.getpid()} {what} {address!r}\\n")
+        raise ConnectionRefusedError(f"test guard: no network traffic allowed ({what} {address!r})")
+
+
+_connect, _connect_ex, _sendto, _getaddrinfo = (
+    socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto, socket.getaddrinfo
+)
+
+
+def connect(sock, address):
+    _check("connect", address)
+    return _connect(sock, address)
+
+
+def connect_ex(sock, address):
+    _check("connect_ex", address)
+    return _connect_ex(sock, address)
+
+
+def sendto(sock, data, *args):
+    _check("sendto", args[-1])
+    return _sendto(sock, data, *args)
+
+
+def getaddrinfo(host, *args, **kwargs):
+    _check("getaddrinfo", (host,))
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto = connect, connect_ex, sendto
+socket.getaddrinfo = getaddrinfo
+'''
+
+
+@pytest.mark.slow
+def test_the_default_command_line_through_prefects_embedded_server_sends_nothing(tmp_path: Path):
+    """``undertone process`` as a user runs it: the Prefect engine (the default), no PREFECT_API_URL, a
+    fresh PREFECT_HOME, so Prefect starts its embedded server; every process is guarded."""
+    import os
+    import subprocess
+    import sys
+
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(GUARD_SITECUSTOMIZE)
+    log = tmp_path / "egress.log"
+    recording = tmp_path / "short.wav"
+    soundfile.write(recording, np.concatenate([silence(0.5), voiced(110, 2.0), silence(0.8), voiced(230, 2.0)]), SR)
+    environment = {key: value for key, value in os.environ.items() if key not in ("PREFECT_API_URL", "UNDERTONE_ENGINE")}
+    environment.update(
+        PYTHONPATH=os.pathsep.join([str(guard), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        UNDERTONE_EGRESS_LOG=str(log),
+        PREFECT_HOME=str(tmp_path / "prefect-home"),
+        UNDERTONE_CACHE_DIR=str(tmp_path / "cache"),
+    )
+    finished = subprocess.run(
+        [sys.executable, "-m", "undertone", "process", str(recording), "--out", str(tmp_path / "out"),
+         "--profile", "offline"],
+        env=environment, capture_output=True, text=True, timeout=600,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert (tmp_path / "out" / "short.json").is_file()
+    assert list((tmp_path / "cache").iterdir()), "not the Prefect engine: nothing was cached"
+    guarded = (tmp_path / "egress.log.guarded").read_text().splitlines()
+    assert any("prefect.server.api.server:create_app" in line for line in guarded), guarded  # the embedded server too
+    attempts = log.read_text() if log.exists() else ""
+    assert attempts == "", f"network traffic attempted: {attempts}"
+
+
+def test_the_subprocess_guard_blocks_and_logs_remote_connections(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(GUARD_SITECUSTOMIZE)
+    log = tmp_path / "egress.log"
+    probe = "import socket\ntry:\n    socket.create_connection(('192.0.2.1', 443), timeout=0.2)\nexcept OSError:\n    pass\n"
+    subprocess.run([sys.executable, "-c", probe], check=True,
+                   env={**os.environ, "PYTHONPATH": str(guard), "UNDERTONE_EGRESS_LOG": str(log)})
+    assert "192.0.2.1" in log.read_text()

@@ -108,3 +108,28 @@ def test_media_link_is_relative_to_the_output_folder(tmp_path):
     context = RenderContext(out_dir=tmp_path / "out" / "transcripts", audio=audio)
     assert context.media_link() == "../../recordings/p 2.wav"
     assert RenderContext(out_dir=tmp_path).media_link() is None
+
+
+def test_every_folder_created_for_the_outputs_is_owner_only(tmp_path: Path):
+    previous = os.umask(0o022)  # the usual umask: mkdir(parents=True) would make the parents 0755
+    try:
+        write_outputs(make_transcript([("S1", ["x"])]), tmp_path / "a" / "b" / "out", RenderSettings(), ["json"])
+    finally:
+        os.umask(previous)
+    for folder in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "out"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+def test_a_single_file_output_keeps_its_earlier_version(tmp_path: Path):
+    from undertone.outputs import keep_previous_file, write_file
+
+    clip = tmp_path / "clip.wav"
+    assert keep_previous_file(clip) is None
+    write_file(clip, b"first")
+    kept = keep_previous_file(clip)
+    write_file(clip, b"second")
+    assert kept is not None and kept.parent == tmp_path / "previous" and kept.suffix == ".wav"
+    assert kept.read_bytes() == b"first" and clip.read_bytes() == b"second"
+    assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    again = keep_previous_file(clip)  # same second: a numbered name, never overwritten
+    assert again != kept and again.read_bytes() == b"second" and kept.read_bytes() == b"first"

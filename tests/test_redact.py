@@ -19,7 +19,7 @@ from undertone.cite import mask_clip, redacted_spans
 from undertone.cli import app
 from undertone.config import RenderSettings
 from undertone.errors import ConfigError
-from undertone.redact import parse_terms, redact, tag_like
+from undertone.redact import list_check, parse_terms, redact, redact_path, redact_text, same_list, tag_like
 from undertone.render import RENDERERS, RenderContext
 from undertone.render.layout import layout_lines
 
@@ -154,3 +154,135 @@ def test_any_redaction_list_text_parses_or_gives_a_config_error(text: str):
         assert str(error).startswith("line ")
         return
     assert all(term.words and all(term.words) for term in terms)
+
+
+# ----------------------------------------------------------------------------- everything a reader sees
+
+TERMS = ("alice", "bob", "smith", "leeds")
+LIST = "Alice Smith\nAlice\nBob\nLeeds = PLACE\n"
+
+
+def _readable(path: Path) -> str:
+    """An output's text (a .docx's XML parts), lower case, for looking for redacted terms."""
+    if path.suffix == ".docx":
+        import zipfile
+
+        with zipfile.ZipFile(path) as archive:
+            return " ".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist()).lower()
+    return path.read_text(encoding="utf-8").lower()
+
+
+def _assert_no_term_anywhere(out: Path) -> None:
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        assert not any(term in str(path.relative_to(out)).lower() for term in TERMS), path.name
+        text = _readable(path)
+        assert not [term for term in TERMS if term in text], path.name
+
+
+def _interview(folder: Path, name: str) -> Path:
+    recording = folder / name
+    soundfile.write(recording, np.concatenate([
+        silence(0.3), espeak("did you see Alice Smith", "en-gb+m3"), silence(0.6),
+        espeak("yes Alice was in Leeds with Bob", "en-us+f1"), silence(0.3),
+    ]), SR)
+    return recording
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_speaker_labels_and_the_recordings_name_are_redacted_in_every_output(tmp_path: Path):
+    recording = _interview(tmp_path, "Alice interview.wav")
+    transcript = tmp_path / "known.txt"
+    transcript.write_text("Bob: did you see Alice Smith\nAlice: yes Alice was in Leeds with Bob\n")
+    names = tmp_path / "names.txt"
+    names.write_text(LIST)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["process", str(recording), "--transcript", str(transcript), "--profile", "offline",
+                                 "--out", str(out), "--redact", str(names)])
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "[NAME-2] interview" in result.stderr  # the name is masked, and said so
+    _assert_no_term_anywhere(out)
+    document = json.loads((out / "[NAME-2] interview.json").read_text())
+    # One term, one tag, everywhere: in the words, the labels and the recording's name.
+    assert [s["label"] for s in document["speakers"]] == ["[NAME-3]", "[NAME-2]"]
+    assert [w["text"] for w in document["words"] if w["text"].startswith("[")] == [
+        "[NAME-1]", "[NAME-2]", "[PLACE-1]", "[NAME-3]"
+    ]
+    assert document["source"]["path"].endswith("[NAME-2] interview.wav")
+    assert document["redaction"]["list_check"] and "alice" not in json.dumps(document["redaction"]).lower()
+    assert "[NAME-3]:" in (out / "[NAME-2] interview.txt").read_text()
+    csv_rows = (out / "[NAME-2] interview.words.csv").read_text().splitlines()
+    assert any(",[NAME-3]," in row for row in csv_rows[1:])  # speaker_label column
+    assert recording.is_file()  # the recording itself keeps its name
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_labels_from_a_speakers_sidecar_are_redacted_too(tmp_path: Path):
+    recording = _interview(tmp_path, "p4.wav")
+    transcript = tmp_path / "known.txt"
+    transcript.write_text("I: did you see Alice Smith\nP: yes Alice was in Leeds with Bob\n")
+    (tmp_path / "p4.speakers.toml").write_text(
+        '[speakers.S1]\nlabel = "Bob"\nrole = "interviewer"\n\n[speakers.S2]\nlabel = "Alice Smith"\nrole = "from Leeds"\n'
+    )
+    names = tmp_path / "names.txt"
+    names.write_text("Alice Smith | Alice = NAME\nBob\nLeeds = PLACE\n")  # one person, two names: one tag
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["process", str(recording), "--transcript", str(transcript), "--profile", "offline",
+                                 "--out", str(out), "--redact", str(names)])
+    assert result.exit_code == 0, result.output
+    _assert_no_term_anywhere(out)
+    document = json.loads((out / "p4.json").read_text())
+    assert [(s["label"], s["role"]) for s in document["speakers"]] == [
+        ("[NAME-2]", "interviewer"), ("[NAME-1]", "from [PLACE-1]")
+    ]
+    tags = [w["text"] for w in document["words"] if w["text"].startswith("[")]
+    assert tags == ["[NAME-1]", "[NAME-1]", "[PLACE-1]", "[NAME-2]"]  # "Alice Smith" and "Alice" alike
+    assert "Speakers:  [NAME-2] (interviewer), [NAME-1] (from [PLACE-1])" in (out / "p4.txt").read_text()
+
+
+def test_aliases_on_one_line_share_a_tag_and_tags_follow_the_list():
+    terms = parse_terms("Alice Smith | Alice | Ali = name\nBob\nLeeds | Leeds city = PLACE\nAlice\n")
+    tags = {" ".join(t.words): t.tag for t in terms}
+    assert tags == {"alice smith": "[NAME-1]", "alice": "[NAME-1]", "ali": "[NAME-1]", "bob": "[NAME-2]",
+                    "leeds": "[PLACE-1]", "leeds city": "[PLACE-1]"}  # "Alice" again keeps its tag
+    with pytest.raises(ConfigError, match="line 1: an empty name"):
+        parse_terms("Alice | | Bob\n")
+    # The tag is the list's, not the order of appearance: a transcript naming only Bob says [NAME-2].
+    document = redact(make_transcript([("S1", "I met Bob".split())]), terms, _relayout)
+    assert [w.text for w in document.words] == ["I", "met", "[NAME-2]"]
+
+
+def test_free_text_and_file_names_are_redacted_without_touching_tags():
+    terms = parse_terms("Alice Smith | Alice\nName = WORD\nLeeds = PLACE\n")
+    assert redact_text("Alice_Smith-interview in Leeds.wav", terms) == "[NAME-1]-interview in [PLACE-1].wav"
+    assert redact_text("alice's notes on [NAME-1], name", terms) == "[NAME-1]'s notes on [NAME-1], [WORD-1]"
+    assert redact_text("Malice and Aliceville", terms) == "Malice and Aliceville"  # never inside a word
+    assert redact_path("/data/Leeds/Alice Smith.wav", terms) == "/data/[PLACE-1]/[NAME-1].wav"
+
+
+def test_the_list_check_names_the_list_not_its_terms():
+    first = parse_terms("# people\nAlice\nLeeds = PLACE\n")
+    same = parse_terms("Alice   # reformatted\n\nleeds=place\n")
+    other = parse_terms("Alice\n")
+    salt = "ab" * 32
+    assert list_check(first, salt) == list_check(same, salt)
+    assert list_check(first, salt) != list_check(other, salt)
+    assert list_check(first, salt) != list_check(first, "cd" * 32)  # salted per recording
+    document = redact(_document(), first, _relayout)
+    assert same_list(same, document) and not same_list(other, document)
+    assert "alice" not in json.dumps(document.redaction).lower()
+
+
+def test_notes_labels_settings_and_path_of_a_document_are_redacted():
+    document = _document()
+    document.speakers[1].label = "Alice"
+    document.pipeline.notes = ["speaker labels from Alice Smith.speakers.toml"]
+    document.pipeline.config = {"speakers": {"S2": {"label": "Alice", "role": None}}, "render": {"width": 72}}
+    document.source.path = "interviews/Leeds/Alice Smith.wav"
+    redacted = redact(document, parse_terms("Alice Smith\nAlice\nLeeds = PLACE"), _relayout)
+    assert redacted.speakers[1].label == "[NAME-2]"
+    assert redacted.pipeline.notes == ["speaker labels from [NAME-1].speakers.toml"]
+    assert redacted.pipeline.config == {"speakers": {"S2": {"label": "[NAME-2]", "role": None}}, "render": {"width": 72}}
+    assert redacted.source.path == "interviews/[PLACE-1]/[NAME-1].wav"
+    assert any(line.text.startswith("[NAME-2]:") for line in redacted.lines)  # the label is laid out again

@@ -83,6 +83,25 @@ def test_a_changed_run_keeps_the_previous_version_whole(tmp_path: Path):
     assert len(list((out / "previous").iterdir())) == 2
 
 
+def test_redacting_outputs_made_without_the_list_names_the_unredacted_set_it_keeps(tmp_path: Path):
+    audio, out = _recording(tmp_path, "p1.wav"), tmp_path / "out"
+    assert _process(str(audio), "--out", str(out)).exit_code == 0
+    names = tmp_path / "names.txt"
+    names.write_text("Alice\n")
+    result = _process(str(audio), "--out", str(out), "--redact", str(names))
+    assert result.exit_code == 0, result.output
+    (kept,) = (out / "previous").iterdir()
+    assert f"warning: {audio}: the earlier outputs, kept in {kept}, are not redacted" in result.stderr
+    assert json.loads((out / "p1.json").read_text())["redaction"]["list_check"]
+    # A redacted set replaced by one redacted with the same list: nothing to warn about.
+    again = _process(str(audio), "--out", str(out), "--redact", str(names), "--force")
+    assert again.exit_code == 0 and "warning:" not in again.stderr
+    # With another list, the kept set shows what the new one hides.
+    names.write_text("Alice\nBob\n")
+    other = _process(str(audio), "--out", str(out), "--redact", str(names))
+    assert "are redacted with another list" in other.stderr
+
+
 def test_missing_output_of_a_requested_format_is_not_up_to_date(tmp_path: Path):
     audio, out = _recording(tmp_path, "p1.wav"), tmp_path / "out"
     assert _process(str(audio), "--out", str(out)).exit_code == 0
@@ -108,29 +127,127 @@ def _whole(out: Path, stem: str) -> bool:
     return True
 
 
+# Runs the command line like ``python -m undertone``, but kills itself (SIGKILL, as a crash or a
+# power cut would) at the KILL_AT_WRITE_STEP-th step of writing outputs: a step is a temporary
+# file written in full, or a rename (into place, or of an earlier set into previous/).
+KILLING_COMMAND_LINE = """
+import os, signal, sys
+
+from undertone import outputs
+from undertone.cli import app
+
+steps, kill_at = 0, int(os.environ.get("KILL_AT_WRITE_STEP", "0"))
+
+
+def step():
+    global steps
+    steps += 1
+    if steps == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class OsWithSteps:
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def replace(self, source, target):
+        step()
+        os.replace(source, target)
+
+
+write_temporary = outputs._write_temporary
+
+
+def write_temporary_with_step(target, content):
+    temporary = write_temporary(target, content)
+    step()
+    return temporary
+
+
+outputs.os = OsWithSteps()
+outputs._write_temporary = write_temporary_with_step
+sys.argv[0] = "undertone"
+app()
+"""
+WRITE_STEPS_PER_RECORDING = 6  # txt, frames.csv, json: each written to a temporary, then renamed
+
+
+def _batch_files(out: Path) -> list[Path]:
+    return [p for p in out.iterdir() if p.is_file()] if out.is_dir() else []
+
+
+def _words_and_lines(document: Path) -> tuple[list, list]:
+    data = json.loads(document.read_text(encoding="utf-8"))
+    return data["words"], data["lines"]
+
+
 @pytest.mark.slow
 def test_a_batch_killed_at_random_points_completes_on_rerun_with_every_output_whole(tmp_path: Path):
     recordings = [_recording(tmp_path, f"r{k}.wav", f0=100.0 + 25 * k) for k in range(4)]
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "undertone", "process", *map(str, recordings), "--out", str(out),
-               "--profile", "offline", "--formats", "txt"]
+    out, reference = tmp_path / "out", tmp_path / "reference"
+    script = tmp_path / "killing_cli.py"
+    script.write_text(KILLING_COMMAND_LINE)
+    environment = {**os.environ, "UNDERTONE_ENGINE": "direct"}
+
+    def command(folder: Path) -> list[str]:
+        return [sys.executable, str(script), "process", *map(str, recordings), "--out", str(folder),
+                "--profile", "offline", "--formats", "txt"]
+
+    # An uninterrupted run first: when its first outputs appear and how long it takes place the
+    # time-drawn kills over the whole run, start-up, analysis and writing alike.
+    started = time.monotonic()
+    process = subprocess.Popen(command(reference), env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first_output = None
+    while process.poll() is None:
+        if first_output is None and _batch_files(reference):
+            first_output = time.monotonic() - started
+        time.sleep(0.02)
+    total = time.monotonic() - started
+    assert process.returncode == 0 and first_output is not None
+    per_recording = max((total - first_output) / (len(recordings) - 1), 0.5)
+    start_up = max(first_output - per_recording, 0.5)
+
     rng = random.Random(5)
-    for _ in range(4):
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(2.0, 9.0))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    kills: list[dict] = []
+    for round_ in range(10):
+        remaining = [r for r in recordings if not (out / f"{r.stem}.json").is_file()]
+        if not remaining:
+            break
+        if round_ % 2 == 0:  # at a random step of writing the remaining outputs
+            kill_at = rng.randint(1, WRITE_STEPS_PER_RECORDING * len(remaining))
+            process = subprocess.Popen(command(out), env={**environment, "KILL_AT_WRITE_STEP": str(kill_at)},
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            process.wait(timeout=600)
+        else:  # at a random time of the remaining run
+            process = subprocess.Popen(command(out), env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                process.wait(timeout=rng.uniform(0.0, start_up + per_recording * len(remaining)))
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+        if process.returncode != -signal.SIGKILL:
+            continue  # it finished before the kill came
+        files = _batch_files(out)
+        kills.append({"outputs": bool(files), "temporaries": any(p.name.endswith(".part") for p in files)})
         # Whatever the kill interrupted, every JSON in place belongs to a whole, valid set.
         for recording in recordings:
             if (out / f"{recording.stem}.json").is_file():
                 assert _whole(out, recording.stem)
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    # The kills reached the writing phase, not only the start-up: some came once outputs were
+    # appearing, and at least one left a temporary file behind, cut off mid-write.
+    assert sum(kill["outputs"] for kill in kills) >= 2, kills
+    assert any(kill["temporaries"] for kill in kills), kills
+
+    finished = subprocess.run([sys.executable, "-m", "undertone", *command(out)[2:]], env=environment,
+                              capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
     assert all(_whole(out, r.stem) for r in recordings)
     assert not list(out.glob(".*.part")), "temporary files left behind"
+    for recording in recordings:  # the same result as the run that was never interrupted
+        assert _words_and_lines(out / f"{recording.stem}.json") == _words_and_lines(reference / f"{recording.stem}.json")
     up_to_date = finished.stderr.count("up to date:")
     done = finished.stderr.count("done:")
     assert up_to_date + done == len(recordings)
     # A run after that has nothing left to do.
-    last = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    last = subprocess.run(command(out), env=environment, capture_output=True, text=True, timeout=600)
     assert last.returncode == 0 and last.stderr.count("up to date:") == len(recordings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -143,3 +144,112 @@ def test_a_plan_always_includes_the_json_document(tmp_path: Path):
     chosen = plan(audio, tmp_path / "out", _settings(), ["txt"])
     assert [p.name for p in chosen.targets] == ["P1.txt", "P1.frames.csv", "P1.json"]
     assert chosen.fingerprint and not chosen.up_to_date
+
+
+def test_cache_folders_and_their_new_parents_are_owner_only(tmp_path: Path):
+    previous = os.umask(0o022)  # as on most machines (importing flows tightens it: see the next test)
+    try:
+        folder = private_folder(tmp_path / "home" / ".cache" / "undertone" / "stages")
+        for made in (folder, *list(folder.parents)[:3]):
+            assert stat.S_IMODE(made.stat().st_mode) == 0o700, made
+    finally:
+        os.umask(previous)
+
+
+def test_files_prefect_writes_for_undertone_are_owner_only(tmp_path: Path):
+    """Prefect writes cached results (the words) with the process's umask; importing flows tightens it."""
+    import importlib
+
+    import flows
+
+    previous = os.umask(0o022)
+    try:
+        importlib.reload(flows)
+        cached = tmp_path / "transcription-abc"
+        cached.write_bytes(b"words")  # as Prefect's LocalFileSystem does: open(path, "wb")
+        assert stat.S_IMODE(cached.stat().st_mode) == 0o600
+        (tmp_path / "folder").mkdir()
+        assert stat.S_IMODE((tmp_path / "folder").stat().st_mode) == 0o700
+    finally:
+        os.umask(previous)
+
+
+def test_entries_cached_before_are_tightened_when_the_cache_is_used(tmp_path: Path):
+    from flows.tasks import cached_in
+
+    old = tmp_path / "cache" / "transcription-old"
+    old.parent.mkdir()
+    old.write_bytes(b"words")
+    os.chmod(old, 0o644)
+    os.chmod(old.parent, 0o755)
+    cached_in(tmp_path / "cache")
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+    assert stat.S_IMODE(old.parent.stat().st_mode) == 0o700
+
+
+def _persisted_texts(folder: Path) -> list[tuple[Path, bytes]]:
+    """Every file under ``folder``, with Prefect's result records decoded (base64 pickles in JSON)."""
+    import base64
+    import json
+
+    found = []
+    for path in (p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        found.append((path, data.lower()))
+        try:
+            result = json.loads(data)["result"]
+            found.append((path, base64.b64decode(result).lower()))
+        except (ValueError, KeyError, TypeError):
+            pass
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_prefect_runs_cache_owner_only_files_and_persist_nothing_unredacted(tmp_path: Path):
+    """The command line's default engine (Prefect, embedded mode): cached words are 0600 files;
+    with a redaction list nothing holding the words is persisted, in the cache or Prefect's home."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    import soundfile
+
+    from synth import SR, espeak, silence
+
+    recording = tmp_path / "p2.wav"
+    soundfile.write(recording, np.concatenate([
+        silence(0.3), espeak("did you see Alice Smith", "en-gb+m3"), silence(0.6),
+        espeak("yes Alice was in Leeds with Bob", "en-us+f1"), silence(0.3),
+    ]), SR)
+    transcript = tmp_path / "p2.transcript.txt"
+    transcript.write_text("Bob: did you see Alice Smith\nAlice: yes Alice was in Leeds with Bob\n")
+    names = tmp_path / "names.txt"
+    names.write_text("Alice Smith | Alice\nBob\nLeeds = PLACE\n")
+    out = tmp_path / "out"
+    environment = {key: value for key, value in os.environ.items() if key not in ("PREFECT_API_URL", "UNDERTONE_ENGINE")}
+
+    def run(home: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "undertone", "process", str(recording), "--transcript", str(transcript),
+                   "--profile", "offline", "--formats", "txt", "--out", str(out), *extra]
+        env = {**environment, "PREFECT_HOME": str(home), "UNDERTONE_CACHE_DIR": str(cache)}
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        assert finished.returncode == 0, finished.stderr
+        return finished
+
+    plain_cache = tmp_path / "cache-plain"
+    run(tmp_path / "home-plain", plain_cache)
+    entries = [p for p in plain_cache.rglob("*") if p.is_file()]
+    assert [p.name.split("-")[0] for p in entries] == ["transcription"]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in entries)
+    assert any(b"alice" in text for _, text in _persisted_texts(plain_cache))  # the check below can see words
+
+    home, cache = tmp_path / "home-redacted", tmp_path / "cache-redacted"
+    redacted = run(home, cache, "--redact", str(names))
+    assert not [p for p in cache.rglob("*") if p.is_file()]  # the transcription was not persisted
+    leaks = [(path, term) for path, text in _persisted_texts(home) + _persisted_texts(cache)
+             for term in (b"alice", b"leeds", b"smith", b"bob") if term in text]
+    assert leaks == []
+    assert "alice" not in (out / "p2.txt").read_text().lower()
+    (kept,) = (out / "previous").iterdir()
+    assert f"kept in {kept}, are not redacted" in redacted.stderr

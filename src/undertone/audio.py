@@ -84,12 +84,23 @@ def load(path: str | Path) -> Audio:
         # Every output names the recording, and text outputs are UTF-8.
         raise AudioError(path, "file or folder name is not UTF-8 text (made on another system?): rename it")
     decoded = None
-    if _is_native_format(path):  # not MP3 and the rest: libsndfile's MP3 decoder prints on stderr
+    container = _native_container(path)
+    if container is not None:  # not MP3 and the rest: libsndfile's MP3 decoder prints on stderr
         try:
             decoded = _decode_with_soundfile(path)
         except (soundfile.LibsndfileError, RuntimeError, TypeError):
             pass  # damaged, or a variant libsndfile lacks: ffmpeg may still read it
-    channels, sample_rate, declared_s = decoded or _decode_with_ffmpeg(path)
+    try:
+        channels, sample_rate, declared_s = decoded or _decode_with_ffmpeg(path)
+    except AudioError as error:
+        if container is None or not error.problem.startswith("not a readable audio file"):
+            raise
+        # It says what it is in its first bytes, yet neither decoder finds audio: cut short or damaged.
+        raise AudioError(
+            path,
+            f"damaged or incomplete {container} file: it starts as one, but its header cannot be read "
+            "(an interrupted copy? copy it again from the original)",
+        ) from None
     decoded_s = channels.shape[1] / SAMPLE_RATE
     if declared_s is not None and declared_s - decoded_s > TRUNCATION_TOLERANCE_S:
         raise AudioError(
@@ -327,13 +338,13 @@ def _read_floats(stream: BinaryIO, capacity: int) -> np.ndarray:
 
 
 # WAV (RIFF, RF64), FLAC, Ogg and AIFF open with soundfile; their first bytes say what they are.
-_NATIVE_MAGIC = (b"RIFF", b"RF64", b"fLaC", b"OggS", b"FORM")
+_NATIVE_MAGIC = {b"RIFF": "WAV", b"RF64": "WAV", b"fLaC": "FLAC", b"OggS": "Ogg", b"FORM": "AIFF"}
 
 
-def _is_native_format(path: Path) -> bool:
-    """Whether soundfile should decode the file (whatever its name says); else ffmpeg does."""
+def _native_container(path: Path) -> str | None:
+    """The container soundfile should decode the file as (whatever its name says), or None for ffmpeg."""
     with open(path, "rb") as handle:
-        return handle.read(4) in _NATIVE_MAGIC
+        return _NATIVE_MAGIC.get(handle.read(4))
 
 
 def _ffmpeg_reason(stderr: bytes) -> str:

@@ -172,6 +172,10 @@ def find_recording(transcript: Transcript, document_path: Path, source: Path | N
     for candidate in candidates:
         if candidate.is_file():
             return candidate
+    if REDACTED_TAG.search(transcript.source.path):
+        raise AudioError(
+            recorded, "the recording's name is redacted in this transcript, so it cannot be found: give it with --source"
+        )
     looked = ", ".join(dict.fromkeys(str(c) for c in candidates))
     raise AudioError(recorded, f"recording not found (looked at {looked}); give it with --source")
 
@@ -207,6 +211,7 @@ def cut_clip(path: Path, start: float, end: float) -> tuple[np.ndarray, int, str
 
 
 REDACTED_WORD = re.compile(r"^\[[A-Z][A-Z0-9_]*-\d+\]")  # a tag written by undertone.redact
+REDACTED_TAG = re.compile(r"\[[A-Z][A-Z0-9_]*-\d+\]")
 BEEP_HZ = 1000.0  # the broadcast convention for a bleep
 BEEP_LEVEL = 0.25  # -12 dBFS: clearly audible, never clipping
 

@@ -94,8 +94,9 @@ def process(
     redact: Annotated[
         Path | None,
         typer.Option(
-            help="Redaction list: one name or place per line ('Leeds = PLACE'), replaced by [NAME-1], "
-            "[PLACE-1], ... in every output."
+            help="Redaction list: one person or place per line ('Leeds = PLACE'; several names of one "
+            "person: 'Alice Smith | Alice'), replaced by [NAME-1], [PLACE-1], ... in every output, "
+            "speaker labels and the recording's name included."
         ),
     ] = None,
     engine: Annotated[
@@ -111,6 +112,7 @@ def process(
 ) -> None:
     """Process recordings: writes OUT/<stem>.json, .frames.csv and every chosen format for each."""
     from undertone.config import load_settings, option_overrides
+    from undertone.jobs import output_stem_of
     from undertone.outputs import prepare_output_folder
     from undertone.redact import read_terms
     from undertone.render import parse_formats
@@ -139,19 +141,20 @@ def process(
     if engine is Engine.prefect:
         run_one = _prefect_runner(profile, config, transcript, speakers, language, channels, chosen_formats, redact, force)
     else:
-        run_one = _direct_runner(settings, transcript, chosen_formats, redaction_terms, redact, force)
+        run_one = _direct_runner(settings, transcript, chosen_formats, redaction_terms, force)
 
     exit_code = 0
     stems_written: dict[str, Path] = {}
     for path in audio:
         try:
-            if path.stem in stems_written:  # outputs are named by stem: never overwrite a sibling's
-                raise OutputError(path, f"has the same name as {stems_written[path.stem]}; process it into another --out folder")
+            stem = output_stem_of(path, redaction_terms)
+            if stem in stems_written:  # outputs are named by stem: never overwrite a sibling's
+                raise OutputError(path, f"has the same name as {stems_written[stem]}; process it into another --out folder")
             with stderr.status(f"{path.name}: starting") as status, reporting_to(
                 lambda stage, name=path.name: status.update(f"{name}: {stage}")
             ):
                 outcome = run_one(path, out)
-            stems_written[path.stem] = path
+            stems_written[stem] = path
         except UndertoneError as error:
             stderr.print(f"error: {error}", markup=False)
             exit_code = exit_code or error.exit_code
@@ -175,6 +178,8 @@ def process(
             f"({outcome.duration:.1f} s, {len(outcome.speakers)} speakers, {outcome.lines} lines)",
             markup=False,
         )
+        for warning in outcome.warnings:
+            stderr.print(f"warning: {warning}", markup=False)
     raise typer.Exit(exit_code)
 
 
@@ -186,7 +191,6 @@ def _direct_runner(
     transcript: Path | None,
     formats: list[str],
     redaction_terms: list[Term],
-    redact: Path | None,
     force: bool,
 ) -> RunOne:
     """Run one recording with plain library calls (``--engine direct``)."""
@@ -194,7 +198,7 @@ def _direct_runner(
     from undertone.pipeline import process_file
 
     def run(path: Path, out: Path) -> Outcome:
-        plan = jobs.plan(path, out, settings, formats, [transcript, redact], force)
+        plan = jobs.plan(path, out, settings, formats, [transcript], force, redaction_terms)
         if plan.up_to_date:
             return jobs.already_done(plan)
         analysis = process_file(path, settings, transcript)
@@ -255,6 +259,10 @@ def serve(
     settle_seconds: Annotated[
         float, typer.Option(min=0, help="Leave recordings changed this recently (still being copied in).")
     ] = 60.0,
+    redact: Annotated[
+        Path | None,
+        typer.Option(help="Redaction list applied to every recording, as for 'undertone process --redact'."),
+    ] = None,
 ) -> None:
     """Serve the inbox flow on a schedule, and the one-recording flow on demand, until Ctrl-C.
 
@@ -266,6 +274,7 @@ def serve(
 
     from undertone.config import load_settings
     from undertone.inbox import scan
+    from undertone.redact import read_terms
     from undertone.render import parse_formats
 
     if (cron is None) == (interval is None):
@@ -280,7 +289,9 @@ def serve(
         stderr.print(f"error: --formats: {error}", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     try:
-        load_settings(profile, config)  # a broken profile is reported now, not at 2 a.m.
+        load_settings(profile, config)  # a broken profile or list is reported now, not at 2 a.m.
+        if redact is not None:
+            read_terms(redact)
         scan(inbox, outbox, settle_seconds)
     except UndertoneError as error:
         stderr.print(f"error: {error}", markup=False)
@@ -298,6 +309,7 @@ def serve(
         concurrency=concurrency,
         formats=chosen_formats,
         settle_seconds=settle_seconds,
+        redact=redact,
     )
 
 
@@ -310,7 +322,12 @@ def cite(
         str, typer.Argument(metavar="LINES", help="A line or range as numbered in the .txt: 216 or 216-222.", show_default=False)
     ],
     audio: Annotated[
-        Path | None, typer.Option("--audio", help="Also cut the lines' audio into this file (.wav, .flac or .ogg).")
+        Path | None,
+        typer.Option(
+            "--audio",
+            help="Also cut the lines' audio into this file (.wav, .flac or .ogg); an existing file of that "
+            "name is kept in previous/ beside it, as for every output.",
+        ),
     ] = None,
     source: Annotated[
         Path | None, typer.Option("--source", help="The recording, if it is not where the document says (source.path).")
@@ -325,7 +342,7 @@ def cite(
 
     from undertone import cite as citing
     from undertone.model import Transcript
-    from undertone.outputs import write_file
+    from undertone.outputs import keep_previous_file, write_file
 
     try:
         first, last = citing.parse_line_range(lines)
@@ -367,7 +384,9 @@ def cite(
             if mask != "none":
                 spans = citing.redacted_spans(transcript, chosen.start, chosen.end)
                 samples = citing.mask_clip(samples, rate, spans, mask)
-            write_file(audio, citing.encode_clip(audio, samples, rate, subtype))
+            clip = citing.encode_clip(audio, samples, rate, subtype)
+            kept = keep_previous_file(audio)  # never overwrite an earlier clip silently
+            write_file(audio, clip)
     except UndertoneError as error:
         stderr.print(f"error: {error}", markup=False)
         raise typer.Exit(error.exit_code) from None
@@ -375,6 +394,8 @@ def cite(
     sys.stdout.write(f"{chosen.text()}\n\n{chosen.citation()} {chosen.span()}\n")
     if audio is not None:
         stderr.print(f"wrote {audio} ({len(samples) / rate:.1f} s from {recording})", markup=False)
+        if kept is not None:
+            stderr.print(f"kept the earlier {audio.name} as {kept}", markup=False)
 
 
 @app.command()

@@ -26,10 +26,15 @@ def apply(
         Path | None, typer.Option("--source", help="The recording, if it is not where the document says (one stem only).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Write the corrected version even if it is up to date.")] = False,
+    redact: Annotated[
+        Path | None,
+        typer.Option(help="The redaction list the transcripts were processed with (required for redacted ones)."),
+    ] = None,
 ) -> None:
     """Apply every corrections journal in OUT_DIR: writes OUT_DIR/corrected/<stem>.* (the machine output stays)."""
     from undertone.correct.apply import CORRECTED_DIR, apply_stem, journal_stems
 
+    redaction = _read_redaction(redact)
     if not out_dir.is_dir():
         stderr.print(f"error: {out_dir}: not a folder (give the output folder of 'undertone process')", markup=False)
         raise typer.Exit(EXIT_USAGE)
@@ -43,7 +48,7 @@ def apply(
     exit_code = 0
     for stem in stems:
         try:
-            applied = apply_stem(out_dir, stem, source=source, force=force)
+            applied = apply_stem(out_dir, stem, source=source, force=force, redaction=redaction)
         except UndertoneError as error:
             stderr.print(f"error: {error}", markup=False)
             exit_code = exit_code or error.exit_code
@@ -53,7 +58,22 @@ def apply(
             stderr.print(f"applied: {stem}: {applied.edits} edit(s) -> {where} (version {applied.version})", markup=False)
         else:
             stderr.print(f"up to date: {where} (version {applied.version}; --force rewrites it)", markup=False)
+        for warning in applied.warnings:
+            stderr.print(f"warning: {warning}", markup=False)
     raise typer.Exit(exit_code)
+
+
+def _read_redaction(redact: Path | None) -> list:
+    """The terms of ``--redact``, or exit with one line naming the list and the problem."""
+    from undertone.redact import read_terms
+
+    if redact is None:
+        return []
+    try:
+        return read_terms(redact)
+    except UndertoneError as error:
+        stderr.print(f"error: {error}", markup=False)
+        raise typer.Exit(error.exit_code) from None
 
 
 def review(
@@ -67,12 +87,17 @@ def review(
     source: Annotated[
         Path | None, typer.Option("--source", help="The recording, if it is not where the document says (one stem only).")
     ] = None,
+    redact: Annotated[
+        Path | None,
+        typer.Option(help="The redaction list the transcripts were processed with (for applying corrections to redacted ones)."),
+    ] = None,
 ) -> None:
     """Review and correct the transcripts in OUT_DIR in the browser (a local server; prints its address)."""
     from undertone.correct.server import ReviewServer, ServerError
 
+    redaction = _read_redaction(redact)
     try:
-        server = ReviewServer(out_dir, host=host, port=port, source=source)
+        server = ReviewServer(out_dir, host=host, port=port, source=source, redaction=redaction)
     except ServerError as error:
         stderr.print(f"error: {error}", markup=False)
         raise typer.Exit(EXIT_USAGE) from None

@@ -19,6 +19,7 @@ from pathlib import Path
 from undertone import __version__
 from undertone.audio import file_sha256
 from undertone.config import Settings
+from undertone.redact import Term, list_check
 
 SPEAKERS_SIDECAR_SUFFIX = ".speakers.toml"
 
@@ -28,14 +29,20 @@ def speakers_sidecar(audio: Path) -> Path:
     return audio.with_name(audio.stem + SPEAKERS_SIDECAR_SUFFIX)
 
 
-def fingerprint(audio: Path, settings: Settings, inputs: Iterable[Path | None] = ()) -> str:
+def fingerprint(
+    audio: Path, settings: Settings, inputs: Iterable[Path | None] = (), redaction: list[Term] | None = None
+) -> str:
     """Hash of the recording's content, the settings, the version and the other input files.
 
     ``inputs`` are further files the result depends on (a transcript); the speakers sidecar
     beside the recording is always included when it exists. A missing input counts as absent.
+    A redaction list enters as its salted check (:func:`undertone.redact.list_check`), not as
+    the file's plain hash: the fingerprint is in every output, and a plain hash of a short list
+    ("Alice") is confirmed by hashing a guess.
     """
+    audio_sha256 = file_sha256(audio)
     parts = {
-        "audio": file_sha256(audio),
+        "audio": audio_sha256,
         "settings": settings.to_record(),
         "version": __version__,
         "inputs": [
@@ -43,6 +50,8 @@ def fingerprint(audio: Path, settings: Settings, inputs: Iterable[Path | None] =
             for path in [*(p for p in inputs if p is not None), speakers_sidecar(audio)]
         ],
     }
+    if redaction:
+        parts["redaction"] = list_check(redaction, audio_sha256)
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 

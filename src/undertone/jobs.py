@@ -4,6 +4,10 @@ The command line (directly or through Prefect) and the Prefect flows do the same
 around the pipeline for each recording: decide from the fingerprint whether its outputs are
 already up to date, run the stages, and write the (optionally redacted) outputs. The first and
 last live here so every way of running undertone behaves the same.
+
+With a redaction list, the outputs are named after the recording's name with the terms
+redacted (``Alice interview.wav`` -> ``[NAME-2] interview.*``), and when the recording's path
+names a term the outputs do not link to it (the review page and the ELAN file would show it).
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from typing import Literal
 
 from undertone.config import Settings
 from undertone.freshness import fingerprint, up_to_date
-from undertone.outputs import output_paths, write_outputs
+from undertone.outputs import kept_unredacted_warning, output_paths, write_output_set
 from undertone.pipeline import Analysis
-from undertone.redact import Term
+from undertone.redact import Term, path_mentions, redacted_stem
 from undertone.redact import redact as redact_names
 from undertone.render import parse_formats
 from undertone.render.layout import layout_lines
@@ -51,6 +55,7 @@ class Outcome:
     duration: float | None = None
     speakers: list[str] = field(default_factory=list)
     lines: int | None = None
+    warnings: list[str] = field(default_factory=list)  # one line each, for the user to act on
 
 
 def plan(
@@ -60,17 +65,24 @@ def plan(
     formats: Iterable[str] | None,
     inputs: Iterable[Path | None] = (),
     force: bool = False,
+    redaction: list[Term] | None = None,
 ) -> Plan:
     """Fingerprint the recording with everything its result depends on; compare with its outputs.
 
-    ``inputs`` are the other files the result depends on (a known transcript, a redaction list).
+    ``inputs`` are the other files the result depends on (a known transcript); ``redaction``
+    is the redaction list's terms (they decide the outputs and their names).
     ``formats`` as for :func:`undertone.render.parse_formats` (the JSON is always among them).
     """
     formats = parse_formats(formats)
-    run_fingerprint = fingerprint(audio, settings, inputs) if audio.is_file() else None
-    targets = output_paths(audio.stem, out_dir, formats)
+    run_fingerprint = fingerprint(audio, settings, inputs, redaction) if audio.is_file() else None
+    targets = output_paths(output_stem_of(audio, redaction), out_dir, formats)
     done = bool(run_fingerprint) and not force and up_to_date(targets[-1], run_fingerprint, targets[:-1])
     return Plan(audio, out_dir, run_fingerprint, targets, done)
+
+
+def output_stem_of(audio: Path, redaction: list[Term] | None = None) -> str:
+    """The name a recording's outputs get: its stem, with a redaction list's terms redacted."""
+    return redacted_stem(audio, redaction) if redaction else audio.stem
 
 
 def finish(
@@ -81,16 +93,28 @@ def finish(
     redaction: list[Term] | None = None,
 ) -> Outcome:
     """Redact (if asked), stamp the fingerprint and write every output atomically."""
-    document = redact_names(analysis.transcript, redaction or [], lambda redacted: layout_lines(redacted, settings.render))
+    terms = redaction or []
+    document = redact_names(analysis.transcript, terms, lambda redacted: layout_lines(redacted, settings.render))
     document.pipeline.fingerprint = plan.fingerprint
-    written = write_outputs(document, plan.out_dir, settings.render, parse_formats(formats), frames=analysis.frames, audio=plan.audio)
+    link = not path_mentions(plan.audio.resolve(), terms)
+    written = write_output_set(
+        document, plan.out_dir, settings.render, parse_formats(formats), frames=analysis.frames, audio=plan.audio, link=link
+    )
+    warnings = [f"{plan.audio}: {warning}" for warning in [kept_unredacted_warning(written, document)] if warning]
+    if not link:
+        warnings.append(
+            f"{plan.audio}: its path names a term of the redaction list: the outputs are named "
+            f"{plan.targets[-1].stem!r} and do not link to the recording (give it with --source to "
+            "cite, review or apply); rename the recording (e.g. P2.wav) to avoid this"
+        )
     return Outcome(
         audio=plan.audio,
         status="processed",
-        written=written,
+        written=written.paths,
         duration=document.source.duration,
         speakers=[speaker.label for speaker in document.speakers],
         lines=len(document.lines),
+        warnings=warnings,
     )
 
 

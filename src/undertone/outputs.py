@@ -7,7 +7,10 @@ folder undertone creates is 0700: transcripts are confidential.
 
 A new version never silently replaces an earlier one: if outputs of the same recording are
 already there, that whole set is first moved to ``previous/<stem> <its creation time>/`` in the
-output folder, where it stays readable (citations name the version they came from).
+output folder, where it stays readable (citations name the version they came from). A single
+file such as a cited audio clip is kept the same way, as ``previous/<name> <its time><suffix>``
+beside it. When a redacted set replaces one that was not redacted (or was redacted with another
+list), the kept set is named in a warning: it still holds what the new one hides.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from undertone.config import RenderSettings
 from undertone.errors import OutputError
 from undertone.frames import Frames, frames_csv
 from undertone.model import Transcript
+from undertone.privacy import private_dirs
 from undertone.render import RENDERERS, RenderContext, default_formats, get_renderer
 
 FILE_MODE = 0o600
@@ -63,6 +68,14 @@ def prepare_output_folder(out_dir: Path) -> None:
         raise OutputError(out_dir, f"cannot {what} (read-only, or no permission)")
 
 
+@dataclass(frozen=True)
+class OutputSet:
+    """What :func:`write_output_set` did: the files written (JSON first) and where the earlier set went."""
+
+    paths: list[Path]
+    kept: Path | None  # previous/<stem> <created>/, when an earlier set was there
+
+
 def write_outputs(
     transcript: Transcript,
     out_dir: Path,
@@ -70,15 +83,30 @@ def write_outputs(
     formats: Iterable[str] | None = None,
     frames: Frames | None = None,
     audio: Path | None = None,
+    link: bool = True,
 ) -> list[Path]:
+    """:func:`write_output_set`, returning only the files written (the JSON first)."""
+    return write_output_set(transcript, out_dir, settings, formats, frames, audio, link).paths
+
+
+def write_output_set(
+    transcript: Transcript,
+    out_dir: Path,
+    settings: RenderSettings,
+    formats: Iterable[str] | None = None,
+    frames: Frames | None = None,
+    audio: Path | None = None,
+    link: bool = True,
+) -> OutputSet:
     """Render every requested format (default: all) and put them in ``out_dir`` as ``<stem>.<suffix>``.
 
     With ``frames``, the frame tracks are written too, as ``<stem>.frames.csv``. ``audio`` is
-    the recording, for formats that link to it (relative to ``out_dir``), and is named in the
-    error if the outputs cannot be written; then the folder is left as it was.
+    the recording, for formats that link to it (relative to ``out_dir``; not with ``link``
+    False, when its name must not appear in the outputs), and is named in the error if the
+    outputs cannot be written; then the folder is left as it was.
     """
     stem = output_stem(transcript)
-    context = RenderContext(out_dir=out_dir, audio=audio, frames=frames)
+    context = RenderContext(out_dir=out_dir, audio=audio if link else None, frames=frames)
     names = list(default_formats() if formats is None else formats)
     rendered: list[tuple[Path, str | bytes]] = []
     for name in [n for n in names if n != "json"]:
@@ -90,7 +118,7 @@ def write_outputs(
         renderer = get_renderer("json")
         rendered.append((out_dir / f"{stem}{renderer.suffix}", renderer.render(transcript, settings, context)))
     try:
-        out_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        private_dirs(out_dir)
     except OSError as error:
         raise OutputError(out_dir, f"cannot create output folder ({_reason(error)})") from None
     _remove_stale_temporaries([target for target, _ in rendered])
@@ -111,7 +139,32 @@ def write_outputs(
         if audio is not None:
             raise OutputError(audio, f"outputs not written to {out_dir} ({_reason(error)})") from None
         raise OutputError(out_dir, f"outputs not written ({_reason(error)})") from None
-    return sorted((target for target, _ in rendered), key=lambda path: path.suffix != ".json")  # JSON first
+    written = sorted((target for target, _ in rendered), key=lambda path: path.suffix != ".json")  # JSON first
+    return OutputSet(written, kept)
+
+
+def kept_unredacted_warning(output_set: OutputSet, document: Transcript) -> str | None:
+    """A warning line when ``document`` is redacted but the earlier set it replaced was not
+    redacted with the same list: that set, kept in ``previous/``, still shows what this one hides."""
+    new = getattr(document, "redaction", None)
+    if output_set.kept is None or not isinstance(new, dict):
+        return None
+    old = _redaction_of(output_set.kept / f"{output_stem(document)}.json")
+    if isinstance(old, dict) and old.get("list_check") == new.get("list_check"):
+        return None
+    how = "not redacted" if old is None else "redacted with another list"
+    return (
+        f"the earlier outputs, kept in {output_set.kept}, are {how}: they still show what this "
+        "redaction hides; delete that folder if they must not stay"
+    )
+
+
+def _redaction_of(document: Path) -> dict | None:
+    try:
+        value = json.loads(document.read_text(encoding="utf-8")).get("redaction")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def keep_previous_version(stem: str, out_dir: Path) -> Path | None:
@@ -131,7 +184,7 @@ def keep_previous_version(stem: str, out_dir: Path) -> Path | None:
     while folder.exists():
         index += 1
         folder = out_dir / PREVIOUS_DIR / f"{stem} {created} ({index})"
-    folder.mkdir(parents=True, mode=DIR_MODE)
+    private_dirs(folder)
     os.chmod(out_dir / PREVIOUS_DIR, DIR_MODE)
     # The JSON first: a run killed in the middle leaves no JSON that claims a stale set.
     try:
@@ -192,6 +245,29 @@ def write_file(target: Path, content: str | bytes) -> Path:
             temporary.unlink(missing_ok=True)
         raise OutputError(target, f"cannot write ({_reason(error)})") from None
     return target
+
+
+def keep_previous_file(target: Path) -> Path | None:
+    """Move an existing ``target`` to ``previous/<name> <its time><suffix>`` beside it; return where.
+
+    The output policy for a single file (a cited audio clip): a new version never silently
+    replaces an earlier one. Call it just before writing the new file.
+    """
+    if not target.is_file():
+        return None
+    folder = target.parent / PREVIOUS_DIR
+    base = f"{target.stem} {_file_time(target)}"
+    kept = folder / f"{base}{target.suffix}"
+    index = 1
+    while kept.exists():
+        index += 1
+        kept = folder / f"{base} ({index}){target.suffix}"
+    try:
+        private_dirs(folder)
+        os.replace(target, kept)
+    except OSError as error:
+        raise OutputError(target, f"cannot keep the earlier version in {folder} ({_reason(error)})") from None
+    return kept
 
 
 def _write_temporary(target: Path, content: str | bytes) -> Path:

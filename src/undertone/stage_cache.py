@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from undertone.config import Settings
+from undertone.privacy import private_dirs
 
 if TYPE_CHECKING:
     from undertone.transcribe.known import KnownTurn
@@ -48,8 +49,8 @@ def default_cache_dir() -> Path:
 
 
 def private_folder(path: Path) -> Path:
-    """Create ``path`` (and parents) readable by its owner only; tighten it if it exists."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create ``path`` (and any missing parents) readable by its owner only; tighten it if it exists."""
+    private_dirs(path)
     if path.stat().st_mode & 0o077:
         path.chmod(0o700)
     return path

@@ -5,6 +5,11 @@
 file names (``corrected/<stem>.json``, ``.txt``, ``.html``, ...); an earlier corrected version
 is moved to ``corrected/previous/<stem> <its creation time>/`` and stays readable.
 
+A transcript processed with a redaction list is corrected with the same list (``--redact``):
+the corrected version is redacted as the machine one was (words a reviewer typed, notes,
+speaker labels), with the same tags. Without the list, or with another one, nothing is written
+(:func:`check_redaction`): corrected outputs are never less redacted than the machine output.
+
 Each corrected version has a version id, ``c<N>-<hash>``: N edits of the journal applied, and
 a short hash of the machine document and those edits, so the same journal always gives the
 same id and any change gives another. The id is in the JSON (``correction.version``) and in
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,8 +36,19 @@ from undertone.correct.replay import Corrections, EditError, replay
 from undertone.errors import ConfigError, TranscriptFileError
 from undertone.frames import Frames
 from undertone.model import Transcript
-from undertone.outputs import PREVIOUS_DIR, write_outputs
+from undertone.outputs import PREVIOUS_DIR, kept_unredacted_warning, write_output_set
+from undertone.redact import (
+    Term,
+    path_mentions,
+    recorded_redaction,
+    redact_data,
+    redact_text,
+    redact_with_index,
+    redaction_record,
+    same_list,
+)
 from undertone.render import RENDERERS
+from undertone.render.layout import layout_lines
 
 CORRECTED_DIR = "corrected"
 MACHINE_VERSION = "machine"
@@ -46,6 +62,7 @@ class Applied:
     version: str
     edits: int
     written: list[Path]  # empty when the corrected version was already up to date
+    warnings: list[str] = field(default_factory=list)  # one line each, for the user to act on
 
 
 def journal_stems(out_dir: Path) -> list[str]:
@@ -92,6 +109,14 @@ def current_version(out_dir: Path, stem: str) -> str | None:
         return None
 
 
+def current_redaction(out_dir: Path, stem: str) -> dict | None:
+    """The redaction record of the corrected version in place (None if none, or not redacted)."""
+    try:
+        return recorded_redaction(json.loads(corrected_path(out_dir, stem).read_bytes()))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def check_edits(machine: Transcript, edits: list[Edit], journal: Path) -> Corrections:
     """Replay ``edits`` without audio: :class:`JournalError` naming the edit if one does not fit."""
     try:
@@ -100,38 +125,90 @@ def check_edits(machine: Transcript, edits: list[Edit], journal: Path) -> Correc
         raise JournalError(journal, f"corrections journal: {error}") from None
 
 
-def apply_stem(out_dir: Path, stem: str, source: Path | None = None, force: bool = False) -> Applied:
-    """Write the corrected version of ``stem`` from its machine document and journal."""
+def check_redaction(machine: Transcript, document_path: Path, redaction: list[Term] | None) -> None:
+    """Refuse to correct a redacted transcript without its list, or with another one.
+
+    Without this, a word typed by a reviewer ("Leeds") would appear in every corrected output.
+    """
+    if recorded_redaction(machine) is None:
+        return
+    if not redaction:
+        raise ConfigError(
+            document_path,
+            "was made with a redaction list: give the same list with --redact (corrected outputs are "
+            "never written unredacted)",
+        )
+    if not same_list(redaction, machine):
+        raise ConfigError(
+            document_path,
+            "the --redact list is not the one this transcript was redacted with (changed since? "
+            "process the recording again with the new list, then apply)",
+        )
+
+
+def apply_stem(
+    out_dir: Path, stem: str, source: Path | None = None, force: bool = False, redaction: list[Term] | None = None
+) -> Applied:
+    """Write the corrected version of ``stem`` from its machine document and journal.
+
+    ``redaction`` is the redaction list's terms: required when the machine document was
+    redacted (:func:`check_redaction`), and applied to the corrected version.
+    """
     document_path = machine_path(out_dir, stem)
     journal = journal_path(out_dir, stem)
     machine_bytes = _read_bytes(document_path)
     machine = read_document(document_path)
+    check_redaction(machine, document_path, redaction)
+    terms = redaction or []
     edits = read_journal(journal)
     version = version_id(machine_bytes, edits)
-    if not force and current_version(out_dir, stem) == version:
+    expected = _expected_redaction(terms, machine)
+    if not force and current_version(out_dir, stem) == version and current_redaction(out_dir, stem) == expected:
         return Applied(stem, version, len(edits), [])
     state = check_edits(machine, edits, journal)
     recording = find_recording(machine, document_path, source)
     check_recording(recording, machine)
-    document, frames = corrected_document(machine, state, load(recording), version, journal.name, machine_bytes)
-    written = write_outputs(
-        document, out_dir / CORRECTED_DIR, settings_of(machine).render, _formats(out_dir, stem), frames=frames, audio=recording
+    document, frames = corrected_document(
+        machine, state, load(recording), version, journal.name, machine_bytes, terms
     )
-    return Applied(stem, version, len(edits), written)
+    link = not path_mentions(recording.resolve(), terms)
+    written = write_output_set(
+        document, out_dir / CORRECTED_DIR, settings_of(machine).render, _formats(out_dir, stem),
+        frames=frames, audio=recording, link=link,
+    )
+    warning = kept_unredacted_warning(written, document)
+    return Applied(stem, version, len(edits), written.paths, [f"{stem}: {warning}"] if warning else [])
+
+
+def _expected_redaction(terms: list[Term], machine: Transcript) -> dict | None:
+    """The redaction record a corrected version made with ``terms`` carries."""
+    return redaction_record(terms, machine.source.sha256) if terms else None
 
 
 def corrected_document(
-    machine: Transcript, state: Corrections, audio: Audio, version: str, journal_name: str, machine_bytes: bytes
+    machine: Transcript,
+    state: Corrections,
+    audio: Audio,
+    version: str,
+    journal_name: str,
+    machine_bytes: bytes,
+    redaction: list[Term] | None = None,
 ) -> tuple[Transcript, Frames]:
-    """Re-time, re-measure and lay out the corrected words; record the version and the review."""
+    """Re-time, re-measure and lay out the corrected words; record the version and the review.
+
+    With ``redaction``, everything a reviewer wrote (words, labels, notes) is redacted too.
+    """
     settings = settings_of(machine)
+    terms = redaction or []
     timing_notes = realign(state, audio.mono)
-    document, frames = rebuild(machine, state, audio, settings)
+    measured, frames = rebuild(machine, state, audio, settings)
+    ids = [getattr(w, "id", None) or f"w{w.i}" for w in measured.words]
+    document, new_index = redact_with_index(measured, terms, lambda d: layout_lines(d, settings.render))
     pipeline = document.pipeline
     pipeline.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     pipeline.fingerprint = None  # made from the journal, not from a run over the recording
-    line_of = _line_of_word(document)
-    notes = [(line_of.get(word_id), word_id, text) for word_id, text in state.notes]
+    line_of = _line_of_word(document, {word_id: new_index[k] for k, word_id in enumerate(ids)})
+    notes = [(line_of.get(word_id), word_id, redact_text(text, terms)) for word_id, text in state.notes]
     checked_lines = sorted({line_of[w] for w, on in state.checked.items() if on and w in line_of})
     for line in document.lines:
         line_notes = [text for n, _, text in notes if n == line.n]
@@ -147,6 +224,7 @@ def corrected_document(
         *(_checked_note(state.transcript_checked, checked_lines)),
         *(f"reviewer note, line {n}: {text}" if n else f"reviewer note (its words were deleted): {text}" for n, _, text in notes),
     ]
+    pipeline.notes = redact_data(pipeline.notes, terms)
     setattr(
         document,
         "correction",
@@ -196,16 +274,16 @@ def _ranges(numbers: list[int]) -> str:
     return ", ".join(parts)
 
 
-def _line_of_word(document: Transcript) -> dict[str, int]:
-    """Word id -> the number of the line it is printed on."""
-    ids = [getattr(w, "id", None) or f"w{w.i}" for w in document.words]
-    line_of: dict[str, int] = {}
+def _line_of_word(document: Transcript, position_of: dict[str, int]) -> dict[str, int]:
+    """Word id -> the number of the line it is printed on (``position_of``: id -> word index;
+    the words of a redacted name all map to its tag)."""
+    line_at: dict[int, int] = {}
     for line in document.lines:
         if line.first_word is None or line.last_word is None:
             continue
         for index in range(line.first_word, line.last_word + 1):
-            line_of[ids[index]] = line.n
-    return line_of
+            line_at[index] = line.n
+    return {word_id: line_at[index] for word_id, index in position_of.items() if index in line_at}
 
 
 def _formats(out_dir: Path, stem: str) -> list[str]:

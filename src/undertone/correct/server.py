@@ -11,7 +11,8 @@ Security, because transcripts are confidential:
 - it serves only the output files of the folder (by name, checked to resolve inside the folder:
   no ``..``, no absolute path, no symlink out) and each transcript's own recording (the file the
   document names, checked against its sha256; its path never comes from the request);
-- it writes only the corrections journals and, on apply, the ``corrected/`` outputs;
+- it writes only the corrections journals and, on apply, the ``corrected/`` outputs (redacted
+  with the list it was started with; a redacted transcript is not applied without its list);
 - request bodies are limited in size and validated against the journal's schema; an edit that
   does not fit the transcript is refused before it is written.
 """
@@ -44,13 +45,15 @@ from undertone.correct.apply import (
 from undertone.correct.journal import MAX_EDIT_BYTES, journal_path, parse_edit, read_journal
 from undertone.errors import UndertoneError
 from undertone.model import Transcript
+from undertone.redact import Term
 from undertone.render import RENDERERS
 
 TOKEN_COOKIE = "undertone_token"
 TOKEN_HEADER = "x-undertone-token"
 # Output files the server may hand out (by suffix), besides the review pages it renders itself.
 SERVED_SUFFIXES = tuple(sorted({r.suffix for r in RENDERERS.values()} | {".frames.csv", ".corrections.jsonl"}, key=len, reverse=True))
-_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,200}")
+# Brackets: outputs of a recording whose name was redacted are named "[NAME-1] interview.*".
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9\[][A-Za-z0-9 ._()\[\]+-]{0,200}")
 
 
 class ServerError(ValueError):
@@ -85,8 +88,16 @@ class _Stem:
 class ReviewServer:
     """The review server for one output folder; :meth:`serve_forever` runs it, :meth:`close` stops it."""
 
-    def __init__(self, out_dir: Path, host: str = "127.0.0.1", port: int = 0, source: Path | None = None) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        source: Path | None = None,
+        redaction: list[Term] | None = None,
+    ) -> None:
         self.host = loopback_host(host)
+        self.redaction = redaction or []  # applied to corrected versions (required for redacted transcripts)
         if not out_dir.is_dir():
             raise ServerError(f"{out_dir}: not a folder (give the output folder of 'undertone process')")
         self.out_dir = out_dir.resolve(strict=True)
@@ -355,7 +366,7 @@ class ReviewServer:
 
         def run():
             with self._lock:
-                return apply_stem(self.out_dir, stem.name, source=self.source)
+                return apply_stem(self.out_dir, stem.name, source=self.source, redaction=self.redaction)
 
         try:
             applied = await run_in_threadpool(run)
