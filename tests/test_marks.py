@@ -245,3 +245,53 @@ def test_a_word_after_a_quiet_stretch_is_not_emphasised_for_being_louder_than_it
     transcript = analyse(plan)
     assert found(transcript, "quiet") == [(10, 12)]
     assert not found(transcript, "emphasis")
+
+
+def test_a_quiet_stretch_is_judged_as_a_whole():
+    # Words differ in loudness by their sounds: one word of a quieter stretch may be only a
+    # little under the norm. The stretch as a whole is what drops away.
+    plan = plain()
+    for index, gain in ((10, -9.0), (11, -5.0), (12, -9.0)):
+        plan[index] = W(plan[index].text, gain_db=gain)
+    transcript = analyse(plan)
+    assert found(transcript, "quiet") == [(10, 12)]
+    assert -9.0 < annotation(transcript, "quiet").value <= -6.0
+
+
+def test_a_stretch_only_somewhat_quieter_is_not_quiet():
+    plan = plain()
+    for index in (10, 11, 12, 13):
+        plan[index] = W(plan[index].text, gain_db=-4.0)
+    assert not found(analyse(plan), "quiet")
+
+
+def test_short_silences_between_words_count_towards_a_slow_stretch():
+    # Slowed talk is slow in its gaps as well as its sounds: silences too short to be reported
+    # as pauses (< micropause_min_s) are part of the time the stretch took.
+    words = plain()
+    slowed: list[W | Pause] = []
+    for index, word in enumerate(words):
+        in_stretch = 8 <= index <= 13
+        slowed.append(W(word.text, stretch=1.2) if in_stretch else word)
+        if 8 <= index < 13:
+            slowed.append(Pause(0.08))
+    (span,) = found(analyse(slowed), "slow")
+    assert 7 <= span[0] <= 9 and 12 <= span[1] <= 14
+    # The same sounds without the silences between them are not slow enough to mark.
+    assert not found(analyse([W(w.text, stretch=1.2) if 8 <= i <= 13 else w for i, w in enumerate(words)]), "slow")
+
+
+def test_words_squeezed_by_a_misplaced_boundary_make_no_fast_stretch():
+    # The aligner sometimes gives two words 20 ms each and the next word the rest: that is a
+    # boundary error, not fast talk (no one speaks a word in a tenth of its usual time).
+    signal, words = speak(plain())
+    squeezed = list(words)
+    first, second, after = squeezed[9], squeezed[10], squeezed[11]
+    squeezed[9] = RecognizedWord(first.text, first.start, first.start + 0.02, speaker=first.speaker)
+    squeezed[10] = RecognizedWord(second.text, first.start + 0.02, first.start + 0.04, speaker=second.speaker)
+    squeezed[11] = RecognizedWord(after.text, first.start + 0.04, after.end, speaker=after.speaker)
+    settings = load_settings("offline")
+    transcript = build_transcript(
+        from_array(signal, SR, "generated.wav"), Recognition(squeezed, "test", "test", "en"), None, settings
+    ).transcript
+    assert not found(transcript, "fast") and not found(transcript, "slow")

@@ -60,7 +60,15 @@ def annotate(
         countable=np.array([kind == "word" for kind in kinds], dtype=bool),
     )
     measures = measure_words(
-        list(texts), starts, ends, context, intensity, pitch, f0_median_hz, settings.level_window_s
+        list(texts),
+        starts,
+        ends,
+        context,
+        intensity,
+        pitch,
+        f0_median_hz,
+        settings.level_window_s,
+        silence_after=_unreported_silence_after(starts, ends, speakers, silences),
     )
 
     marks = loudness_marks(measures, context, units, settings)
@@ -79,6 +87,27 @@ def annotate(
     marks += emphasis_marks(measures, context, units, marked, settings)
     marks.sort(key=lambda m: (m.first_word, m.last_word, m.kind))
     return Annotated(marks=marks, measures=measures, units=units)
+
+
+def _unreported_silence_after(
+    starts: np.ndarray, ends: np.ndarray, speakers: list[str], silences: list[Silence]
+) -> np.ndarray:
+    """Per word, the silence before the same speaker's next word when no pause is reported there.
+
+    Stop closures and the aligner's small holes between words belong to the talk: a stretch
+    takes the time from its first word's start to its last word's end, less its (micro)pauses.
+    """
+    held = np.zeros(len(starts))
+    if len(starts) < 2:
+        return held
+    reported = {s.after_word for s in silences}
+    same_speaker = np.array([a == b for a, b in zip(speakers[:-1], speakers[1:])], dtype=bool)
+    between = np.maximum(starts[1:] - ends[:-1], 0.0)
+    held[:-1] = np.where(same_speaker, between, 0.0)
+    for index in reported:
+        if 0 <= index < len(held):
+            held[index] = 0.0
+    return held
 
 
 # A word counts as overlapped when another voice covers at least this much of it (s).

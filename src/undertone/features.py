@@ -11,6 +11,10 @@ dataclasses out.
 - tempo: log of (measured duration / the time its sounds take at Klatt's inherent durations),
   relative to the speaker's median for words in the same position (phrase-final words are
   lengthened by every speaker, so they have their own norm).
+- pace: the same for the time the word's talk takes, i.e. the word plus any silence before the
+  speaker's next word too short to be reported as a pause (stop closures, the aligner's small
+  holes between words). A stretch's tempo is judged on the time it took, from its first word's
+  start to its last word's end: slow talk is slow in its gaps as well as its sounds.
 
 Words spoken in overlap are measured but excluded from every norm (two voices mix there).
 """
@@ -53,6 +57,8 @@ class WordMeasures:
     f0_peak_st: np.ndarray  # 90th percentile F0, st re the speaker's median
     tempo: np.ndarray  # log(duration / inherent) minus the speaker's norm (0 = usual pace)
     tempo_norm: dict[str, float]  # per speaker: the log stretch of an ordinary word
+    time_taken: np.ndarray  # s, the word plus the unreported silence after it (see module docstring)
+    pace: np.ndarray  # log(time_taken / inherent) minus the speaker's norm (0 = usual pace)
 
     @property
     def level_re_db(self) -> np.ndarray:
@@ -69,8 +75,13 @@ def measure_words(
     pitch: Track,
     f0_median_hz: dict[str, float | None],
     level_window_s: float,
+    silence_after: np.ndarray | None = None,
 ) -> WordMeasures:
-    """Measure every word against its speaker's norms (see the module docstring)."""
+    """Measure every word against its speaker's norms (see the module docstring).
+
+    ``silence_after`` is, per word, the silence before the same speaker's next word that is not
+    reported as a pause (zeros if not given); it counts towards the time the talk took.
+    """
     n_words = len(texts)
     word_phones = [phones(text) for text in texts]
     inherent = np.array([expected_duration(p) for p in word_phones], dtype=np.float64)
@@ -92,6 +103,8 @@ def measure_words(
 
     log_stretch = np.log(duration / inherent) if n_words else np.zeros(0)
     tempo, tempo_norm = _relative_tempo(log_stretch, context)
+    time_taken = duration + (np.maximum(silence_after, 0.0) if silence_after is not None else 0.0)
+    pace, _ = _relative_tempo(np.log(time_taken / inherent) if n_words else np.zeros(0), context)
     return WordMeasures(
         duration=duration,
         inherent=inherent,
@@ -102,6 +115,8 @@ def measure_words(
         f0_peak_st=f0_peak_st,
         tempo=tempo,
         tempo_norm=tempo_norm,
+        time_taken=time_taken,
+        pace=pace,
     )
 
 

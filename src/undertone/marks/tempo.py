@@ -3,7 +3,9 @@
 Tempo is measured as time taken versus time expected: each word's expected duration is the
 time its sounds take at Klatt's inherent durations, scaled to the speaker's own usual pace
 (:mod:`undertone.features`). This is the syllable rate of the words corrected for what the
-syllables are made of — "strengths" takes longer than "a" at any speed.
+syllables are made of — "strengths" takes longer than "a" at any speed. A stretch's time runs
+from its first word's start to its last word's end, less any reported (micro)pause
+(``WordMeasures.time_taken``); elongation compares a word's own sounding duration.
 """
 
 from __future__ import annotations
@@ -24,6 +26,15 @@ ELONGATION_UNIT = "x usual duration"
 ELONGATION_VS_NEIGHBOURS = 1.5
 NEIGHBOURS = 3  # words either side that make a word's local context
 MAD_TO_SD = 1.4826  # median absolute deviation of a normal distribution -> standard deviation
+# Stretches are looked for in windows of tempo_min_words up to this many more words. In a short
+# window one word carries the rate (a slowed phrase lengthens its last word most), and the
+# one-word test below rejects it; a longer window lets the rest of the stretch show its pace.
+EXTRA_WINDOW_WORDS = 2
+# A word measured in under a third of the speaker's usual time for its sounds is a misplaced
+# boundary, not fast talk: the fastest speech takes about half the usual time (Klatt's minimum
+# phone durations are roughly half the inherent ones), and the time the word lost went to a
+# neighbour. Such words and their neighbours are left out of tempo windows.
+IMPLAUSIBLY_SHORT = 1 / 3
 
 
 def tempo_marks(
@@ -31,38 +42,39 @@ def tempo_marks(
 ) -> list[Mark]:
     """Stretches of at least ``tempo_min_words`` words markedly faster or slower than usual."""
     size = settings.tempo_min_words
-    usable = context.countable & ~context.overlapped
-    expected = measures.duration / np.exp(measures.tempo)  # at the speaker's own usual pace
-    windows = [
-        (first + offset, first + offset + size - 1)
-        for first, last in units
-        for offset in range(last - first + 2 - size)
-        if usable[first + offset : first + offset + size].all()
-    ]
-    if not windows:
+    usable = context.countable & ~context.overlapped & ~_misplaced(measures.pace)
+    taken, expected = measures.time_taken, measures.time_taken / np.exp(measures.pace)
+    speaker_of = np.array(context.speakers, dtype=object)
+    # The speaker's spread of rates is measured on the shortest windows; longer ones are tested
+    # against the same threshold (their rates vary less, so this errs towards marking fewer).
+    shortest = _window_starts(units, usable, size)
+    if len(shortest) == 0:
         return []
-    log_rates = np.array([_log_rate(measures.duration, expected, a, b) for a, b in windows])
-    # The same without the window's most extreme word in either direction: a stretch is fast
-    # or slow only if its other words are too, so one stretched word (wo::rd) or one clipped
-    # word does not turn its neighbours into a <slow> or >fast< stretch.
-    without_slowest = np.array([_log_rate_without(measures.duration, expected, a, b, slowest=True) for a, b in windows])
-    without_fastest = np.array([_log_rate_without(measures.duration, expected, a, b, slowest=False) for a, b in windows])
-    speakers = [context.speakers[a] for a, _ in windows]
+    shortest_rates, _, _ = _window_rates(taken, expected, shortest, size)
     threshold = {
-        speaker: _threshold([r for r, s in zip(log_rates, speakers) if s == speaker], settings)
-        for speaker in set(speakers)
+        speaker: _threshold(list(shortest_rates[speaker_of[shortest] == speaker]), settings)
+        for speaker in set(speaker_of[shortest])
     }
     marks: list[Mark] = []
-    for kind, sign, robust_rates in (("fast", 1.0, without_fastest), ("slow", -1.0, without_slowest)):
-        flagged = np.zeros(len(measures.duration), dtype=bool)
-        for (a, b), rate, robust, speaker in zip(windows, log_rates, robust_rates, speakers):
-            if sign * rate >= threshold[speaker] and sign * robust >= threshold[speaker]:
-                flagged[a : b + 1] = True
+    for kind, sign in (("fast", 1.0), ("slow", -1.0)):
+        flagged = np.zeros(len(taken), dtype=bool)
+        for length in range(size, size + EXTRA_WINDOW_WORDS + 1):
+            firsts = _window_starts(units, usable, length)
+            if len(firsts) == 0:
+                continue
+            rates, without_slowest, without_fastest = _window_rates(taken, expected, firsts, length)
+            # The same without the window's most extreme word in the marked direction: a
+            # stretch is fast or slow only if its other words are too, so one stretched word
+            # (wo::rd) or one clipped word does not turn its neighbours into a stretch.
+            robust = without_fastest if sign > 0 else without_slowest
+            limits = np.array([threshold[speaker] for speaker in speaker_of[firsts]])
+            for first in firsts[(sign * rates >= limits) & (sign * robust >= limits)]:
+                flagged[first : first + length] = True
         for first, last in units:
             for a, b in runs(flagged[first : last + 1]):
-                a, b = _trim(first + a, first + b, sign * measures.tempo)
+                a, b = _trim(first + a, first + b, sign * measures.pace)
                 if b - a + 1 >= size:
-                    rate = math.exp(_log_rate(measures.duration, expected, a, b))
+                    rate = math.exp(_log_rate(taken, expected, a, b))
                     marks.append(Mark(kind, a, b, round(rate, 2), RATE_UNIT))  # type: ignore[arg-type]
     return marks
 
@@ -97,17 +109,48 @@ def elongation_marks(
     return marks
 
 
+def _window_starts(units: list[tuple[int, int]], usable: np.ndarray, size: int) -> np.ndarray:
+    """First word of every run of ``size`` consecutive usable words inside one unit."""
+    unit_last = np.full(len(usable), -1, dtype=np.int64)
+    for first, last in units:
+        unit_last[first : last + 1] = last
+    firsts = np.arange(max(len(usable) - size + 1, 0))
+    unusable_before = np.concatenate(([0], np.cumsum(~usable)))
+    inside_unit = firsts + size - 1 <= unit_last[firsts]
+    all_usable = unusable_before[firsts + size] == unusable_before[firsts]
+    return firsts[inside_unit & all_usable]
+
+
+def _window_rates(
+    taken: np.ndarray, expected: np.ndarray, firsts: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_log_rate` of each window, and the same without its slowest / fastest word."""
+    taken_sum = np.concatenate(([0.0], np.cumsum(taken)))
+    expected_sum = np.concatenate(([0.0], np.cumsum(expected)))
+    window_taken = taken_sum[firsts + size] - taken_sum[firsts]
+    window_expected = expected_sum[firsts + size] - expected_sum[firsts]
+    word_rates = np.lib.stride_tricks.sliding_window_view(np.log(expected / taken), size)[firsts]
+
+    def without(offsets: np.ndarray) -> np.ndarray:
+        dropped = firsts + offsets
+        return np.log((window_expected - expected[dropped]) / (window_taken - taken[dropped]))
+
+    rates = np.log(window_expected / window_taken)
+    return rates, without(np.argmin(word_rates, axis=1)), without(np.argmax(word_rates, axis=1))
+
+
+def _misplaced(pace: np.ndarray) -> np.ndarray:
+    """Words measured implausibly short (:data:`IMPLAUSIBLY_SHORT`), and their neighbours."""
+    short = np.exp(pace) < IMPLAUSIBLY_SHORT
+    spread = short.copy()
+    spread[1:] |= short[:-1]
+    spread[:-1] |= short[1:]
+    return spread
+
+
 def _log_rate(duration: np.ndarray, expected: np.ndarray, first: int, last: int) -> float:
     """log(speaker's usual time for these words / time taken): > 0 is faster than usual."""
     return float(np.log(expected[first : last + 1].sum() / duration[first : last + 1].sum()))
-
-
-def _log_rate_without(duration: np.ndarray, expected: np.ndarray, first: int, last: int, slowest: bool) -> float:
-    """:func:`_log_rate` of the window without its slowest (or fastest) word."""
-    word_rates = np.log(expected[first : last + 1] / duration[first : last + 1])
-    drop = first + int(np.argmin(word_rates) if slowest else np.argmax(word_rates))
-    keep = [index for index in range(first, last + 1) if index != drop]
-    return float(np.log(expected[keep].sum() / duration[keep].sum()))
 
 
 def _threshold(log_rates: list[float], settings: MarkSettings) -> float:
