@@ -23,7 +23,8 @@ def test_each_speaker_is_tracked_within_their_own_range():
     low, high = voiced(90.0, 1.5), voiced(240.0, 1.5)
     signal = np.concatenate([silence(0.2), low, silence(0.3), high, silence(0.2)])
     n_frames = len(signal) // 160
-    track, ranges = speaker_pitch(signal, SR, {"A": [(0.2, 1.7)], "B": [(2.0, 3.5)]}, n_frames, 60.0, 600.0)
+    found = speaker_pitch(signal, SR, {"A": [(0.2, 1.7)], "B": [(2.0, 3.5)]}, n_frames, 60.0, 600.0)
+    track, ranges = found.track, found.ranges
     assert ranges["A"].ceiling_hz < 240.0 < ranges["B"].ceiling_hz
     assert ranges["B"].floor_hz > 90.0
     a = track.values[(track.times > 0.3) & (track.times < 1.6)]

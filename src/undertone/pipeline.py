@@ -208,7 +208,7 @@ def build_transcript(
     own_speech = frame_speakers(len(intensity.times), starts, ends, speakers)
     own_speech_all = own_speech.copy()
     own_speech[overlap_mask(intensity.times, overlap_spans)] = ""
-    pitch, _ = speaker_pitch(
+    speakers_pitch = speaker_pitch(
         audio.mono,
         SAMPLE_RATE,
         spans_by_speaker(turn_spans),
@@ -216,6 +216,7 @@ def build_transcript(
         settings.prosody.pitch_floor_hz,
         settings.prosody.pitch_ceiling_hz,
     )
+    pitch = speakers_pitch.track
     f0_median_hz = {
         sid: median_or_none(pitch.values[own_speech == sid]) for sid in label_to_id.values()
     }
@@ -241,6 +242,7 @@ def build_transcript(
         pitch,
         f0_median_hz,
         settings.marks,
+        speakers_pitch=speakers_pitch,
     )
 
     transcript = Transcript(

@@ -33,6 +33,30 @@ class PitchRange:
     floor_hz: float
     ceiling_hz: float
 
+    def cannot_follow(self, f0_hz: float | None) -> bool:
+        """True if a tracker held to this range cannot lock onto a voice at ``f0_hz``.
+
+        Only a voice below the floor is safe: its periods (and their multiples, where
+        autocorrelation also peaks) are all longer than any period in the range. A voice above
+        the ceiling is not: two or three of its periods can fall inside the range (an octave or
+        a twelfth below it).
+        """
+        return f0_hz is not None and f0_hz < self.floor_hz
+
+
+@dataclass(frozen=True)
+class SpeakerPitch:
+    """Every speaker's pitch on the frame grid.
+
+    ``track`` has one value per frame (where two speakers overlap, the one tracked last);
+    ``own`` has each speaker's own track, their turns only, held to their own range - in an
+    overlap it follows that speaker's voice when the other voice lies below the range.
+    """
+
+    track: Track
+    ranges: dict[str, PitchRange]
+    own: dict[str, Track]
+
 
 def speaker_pitch(
     samples: np.ndarray,
@@ -41,22 +65,26 @@ def speaker_pitch(
     n_frames: int,
     floor_hz: float,
     ceiling_hz: float,
-) -> tuple[Track, dict[str, PitchRange]]:
+) -> SpeakerPitch:
     """F0 on the 10 ms frame grid (``n_frames`` frames centred at (k + 0.5) x 10 ms), each turn
     tracked in its speaker's own range. Frames outside every turn are unvoiced (NaN).
     """
     times = (np.arange(n_frames) + 0.5) * FRAME_HOP_S
     values = np.full(n_frames, np.nan, dtype=np.float32)
     ranges: dict[str, PitchRange] = {}
+    own: dict[str, Track] = {}
     for speaker, spans in turns.items():
         first_pass = np.concatenate(
             [_track_span(samples, sample_rate, a, b, floor_hz, ceiling_hz) for a, b in _sample_spans(spans)]
             or [np.zeros(0)]
         )
         ranges[speaker] = speaker_range(first_pass, floor_hz, ceiling_hz)
+        mine = np.full(n_frames, np.nan, dtype=np.float32)
         for start, end in spans:
-            _fill(values, samples, sample_rate, start, end, ranges[speaker])
-    return Track(times, values), ranges
+            frames = _fill(mine, samples, sample_rate, start, end, ranges[speaker])
+            values[frames] = mine[frames]
+        own[speaker] = Track(times, mine)
+    return SpeakerPitch(Track(times, values), ranges, own)
 
 
 def speaker_range(first_pass_f0: np.ndarray, floor_hz: float, ceiling_hz: float) -> PitchRange:
@@ -88,14 +116,15 @@ def _track_span(
 
 def _fill(
     values: np.ndarray, samples: np.ndarray, sample_rate: int, start: float, end: float, pitch_range: PitchRange
-) -> None:
-    """Track one turn and write its frames (those inside the turn) onto the global grid."""
+) -> np.ndarray:
+    """Track one turn and write its frames (those inside the turn) onto the global grid; their indices."""
     offset = max(0, int((start - TURN_PADDING_S) * sample_rate))
     stop = min(len(samples), int((end + TURN_PADDING_S) * sample_rate))
     track = pitch_track(samples[offset:stop], sample_rate, pitch_range.floor_hz, pitch_range.ceiling_hz)
     if len(track.times) == 0:
-        return
+        return np.zeros(0, dtype=int)
     times = track.times + offset / sample_rate
     index = np.round(times / FRAME_HOP_S - 0.5).astype(int)
     inside = (times >= start) & (times < end) & (index >= 0) & (index < len(values))
     values[index[inside]] = track.values[inside]
+    return index[inside]

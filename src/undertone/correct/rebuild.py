@@ -65,14 +65,16 @@ def rebuild(machine: Transcript, state: Corrections, audio: Audio, settings: Set
     own_speech = frame_speakers(len(intensity.times), starts, ends, speakers)
     own_speech_all = own_speech.copy()
     own_speech[overlap_mask(intensity.times, overlap_spans)] = ""
-    pitch, _ = speaker_pitch(
+    speakers_pitch = speaker_pitch(
         mono, SAMPLE_RATE, spans_by_speaker(turn_spans), len(intensity.times),
         settings.prosody.pitch_floor_hz, settings.prosody.pitch_ceiling_hz,
     )
+    pitch = speakers_pitch.track
     f0_median_hz = {sid: median_or_none(pitch.values[own_speech == sid]) for sid in state.labels}
     annotated = annotate(
         [w.text for w in words], [w.kind for w in words], starts, ends, speakers, silences,
         [(o.start, o.end) for o in overlap_spans], intensity, pitch, f0_median_hz, settings.marks,
+        speakers_pitch=speakers_pitch,
     )
     measured = [
         Annotation(

@@ -8,6 +8,7 @@ from undertone import small_stats
 from undertone.config import MarkSettings
 from undertone.features import WordContext, WordMeasures
 from undertone.marks import Mark
+from undertone.pitch_range import SpeakerPitch
 from undertone.prosody import Track, hz_to_semitones
 
 STEP_UNIT = "st re preceding words"
@@ -74,23 +75,33 @@ def final_intonation_marks(
     units: list[tuple[int, int]],
     f0_median_hz: dict[str, float | None],
     settings: MarkSettings,
+    speakers_pitch: SpeakerPitch | None = None,
 ) -> list[Mark]:
     """Rise, fall or level at the end of every unit whose ending can be measured.
 
     The movement is the median F0 of the unit's last 250 ms of voiced speech minus that of the
-    500 ms of voiced speech before it, in semitones. Units ending in overlap are skipped.
+    500 ms of voiced speech before it, in semitones. A unit ending in overlap is measured on its
+    speaker's own track, and only when every other speaker's usual pitch lies below that
+    speaker's range (a tracker held to the range cannot follow the other voice, see
+    :meth:`PitchRange.cannot_follow`); otherwise two voices are mixed there and it is skipped.
     """
     marks: list[Mark] = []
     if len(pitch.times) == 0:
         return marks
     for first, last in units:
-        reference = f0_median_hz.get(context.speakers[last])
-        if not reference or context.overlapped[last]:
+        speaker = context.speakers[last]
+        reference = f0_median_hz.get(speaker)
+        if not reference:
             continue
-        a, b = np.searchsorted(pitch.times, [starts[first], ends[last]], side="left")
-        values = pitch.values[a:b]
+        track = pitch
+        if context.overlapped[last]:
+            track = _own_track_in_overlap(speaker, f0_median_hz, speakers_pitch)
+            if track is None or not _ending_voiced(track, starts[last], ends[last]):
+                continue
+        a, b = np.searchsorted(track.times, [starts[first], ends[last]], side="left")
+        values = track.values[a:b]
         voiced = np.isfinite(values)
-        movement = final_movement(hz_to_semitones(values[voiced], reference), pitch.times[a:b][voiced])
+        movement = final_movement(hz_to_semitones(values[voiced], reference), track.times[a:b][voiced])
         if movement is None:
             continue
         if movement >= settings.final_movement_st:
@@ -101,6 +112,27 @@ def final_intonation_marks(
             kind = "level"
         marks.append(Mark(kind, last, last, round(movement, 1), FINAL_UNIT))  # type: ignore[arg-type]
     return marks
+
+
+def _ending_voiced(track: Track, start: float, end: float) -> bool:
+    """At least half of the frames of the word's second half voiced. Where the other voice
+    swamps the speaker's, the tracker finds no voicing there, and what precedes it is not the
+    unit's ending."""
+    values = track.between((start + end) / 2, end)
+    return len(values) > 0 and float(np.mean(np.isfinite(values))) >= 0.5
+
+
+def _own_track_in_overlap(
+    speaker: str, f0_median_hz: dict[str, float | None], speakers_pitch: SpeakerPitch | None
+) -> Track | None:
+    """The speaker's own track if every other speaker's usual pitch is below their range, else None."""
+    if speakers_pitch is None or speaker not in speakers_pitch.own or speaker not in speakers_pitch.ranges:
+        return None
+    own_range = speakers_pitch.ranges[speaker]
+    others = [hz for other, hz in f0_median_hz.items() if other != speaker]
+    if not others or not all(own_range.cannot_follow(hz) for hz in others):
+        return None
+    return speakers_pitch.own[speaker]
 
 
 def final_movement(voiced_st: np.ndarray, times: np.ndarray) -> float | None:
