@@ -319,9 +319,9 @@ def test_alignment_in_short_windows_matches_one_window(recording, turns, aligned
     windows = []
     real_align_window = sphinx._align_window
 
-    def counting(*args):
+    def counting(*args, **kwargs):
         windows.append(args)
-        return real_align_window(*args)
+        return real_align_window(*args, **kwargs)
 
     monkeypatch.setattr(sphinx, "_align_window", counting)
     walked = sphinx.align(signal, turns)
@@ -513,3 +513,39 @@ def test_a_turn_that_fits_poorly_is_noted_and_only_a_clearly_wrong_one_refused()
     wrong = _turn_tokens(3, ["the", "juice", "of", "lemons"], -3.4, 10.0)
     with pytest.raises(TranscriptFileError, match=r"t\.txt.*line 3 .*-3\.4 nats/frame"):
         sphinx._check_turns(good + poor + wrong, Path("t.txt"))
+
+
+def _fake_decodes(monkeypatch, unexplained_by_skip: dict[int, int]) -> list[int]:
+    """Replace the window decoder: with skips allowed it skips the middle word, forced it
+    places all three; each leaves ``unexplained_by_skip[max_skip]`` audible frames to silence.
+    Returns the list of ``max_skip`` values it was called with."""
+    calls: list[int] = []
+
+    def decode(decoder, pcm, keys, open_end, max_skip, audible, loop_scores=None):
+        calls.append(max_skip)
+        positions = [0, 2] if max_skip else [0, 1, 2]
+        words = [sphinx._AlignedWord(p, 10 * p, 10 * p + 8, -1.0) for p in positions]
+        return words, unexplained_by_skip[max_skip], None
+
+    monkeypatch.setattr(sphinx, "_decode_window", decode)
+    return calls
+
+
+def test_a_skip_that_hides_speech_in_a_silence_is_undone(monkeypatch):
+    """Skipping words and calling their sound silence can score better than the words when the
+    model fits a voice poorly (a turn-final phrase, a quiet one): forced, they explain the sound."""
+    calls = _fake_decodes(monkeypatch, {sphinx.MAX_SKIP: 60, 0: 5})
+    audible = np.ones(100, dtype=bool)
+    words = sphinx._align_window(None, b"", ["a", "b", "c"], True, audible=audible)
+    assert [w.position for w in words] == [0, 1, 2] and calls == [sphinx.MAX_SKIP, 0]
+
+
+def test_a_skipped_word_that_was_never_said_stays_skipped(monkeypatch):
+    """Forcing in a word that leaves no sound behind explains no more of the audio."""
+    min_gain = round(sphinx.PAUSE_MIN_S * sphinx.FRAMES_PER_S)
+    calls = _fake_decodes(monkeypatch, {sphinx.MAX_SKIP: 30, 0: 30 - min_gain + 1})
+    words = sphinx._align_window(None, b"", ["a", "b", "c"], True, audible=np.ones(100, dtype=bool))
+    assert [w.position for w in words] == [0, 2] and calls == [sphinx.MAX_SKIP, 0]
+    calls.clear()  # without a trustworthy level mask (or with too little unexplained sound) no retry
+    assert [w.position for w in sphinx._align_window(None, b"", ["a", "b", "c"], True)] == [0, 2]
+    assert calls == [sphinx.MAX_SKIP]
