@@ -47,10 +47,12 @@ def tempo_marks(
     speaker_of = np.array(context.speakers, dtype=object)
     # The speaker's spread of rates is measured on the shortest windows; longer ones are tested
     # against the same threshold (their rates vary less, so this errs towards marking fewer).
-    shortest = _window_starts(units, usable, size)
+    windows = {length: _window_starts(units, usable, length) for length in range(size, size + EXTRA_WINDOW_WORDS + 1)}
+    shortest = windows[size]
     if len(shortest) == 0:
         return []
-    shortest_rates, _, _ = _window_rates(taken, expected, shortest, size)
+    rates = {length: _window_rates(taken, expected, firsts, length) for length, firsts in windows.items() if len(firsts)}
+    shortest_rates = rates[size][0]
     threshold = {
         speaker: _threshold(list(shortest_rates[speaker_of[shortest] == speaker]), settings)
         for speaker in set(speaker_of[shortest])
@@ -58,17 +60,14 @@ def tempo_marks(
     marks: list[Mark] = []
     for kind, sign in (("fast", 1.0), ("slow", -1.0)):
         flagged = np.zeros(len(taken), dtype=bool)
-        for length in range(size, size + EXTRA_WINDOW_WORDS + 1):
-            firsts = _window_starts(units, usable, length)
-            if len(firsts) == 0:
-                continue
-            rates, without_slowest, without_fastest = _window_rates(taken, expected, firsts, length)
+        for length, (window_rates, without_slowest, without_fastest) in rates.items():
+            firsts = windows[length]
             # The same without the window's most extreme word in the marked direction: a
             # stretch is fast or slow only if its other words are too, so one stretched word
             # (wo::rd) or one clipped word does not turn its neighbours into a stretch.
             robust = without_fastest if sign > 0 else without_slowest
             limits = np.array([threshold[speaker] for speaker in speaker_of[firsts]])
-            for first in firsts[(sign * rates >= limits) & (sign * robust >= limits)]:
+            for first in firsts[(sign * window_rates >= limits) & (sign * robust >= limits)]:
                 flagged[first : first + length] = True
         for first, last in units:
             for a, b in runs(flagged[first : last + 1]):
