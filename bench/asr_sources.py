@@ -406,6 +406,11 @@ def run(source: Source, mode: str, settings_overrides: dict | None = None) -> Ru
     def transcribe_spy(*args, **kwargs):
         recognition = real_transcribe(*args, **kwargs)
         stages["engine"] = [(w.text, w.start, w.end) for w in recognition.words]
+        if mode == "recognition":  # what the default profile does to recognised words (align_words)
+            from undertone.transcribe.realign import align_recognised_words
+
+            realigned = align_recognised_words(args[0].mono, recognition)
+            stages["realigned"] = [(w.text, w.start, w.end) for w in realigned.words]
         return recognition
 
     def trim_spy(tokens, signal):

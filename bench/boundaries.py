@@ -33,7 +33,14 @@ run, as baselines: what refinement adds is the difference between the rows.
   it does not place get their final, interpolated times here too, so all rows score the same
   edges;
 * ``aligner, pause-trimmed``: after the aligner moves edges out of clear pauses (what the
-  transcription stage returns); for recognition, ``recogniser``: its word times;
+  transcription stage returns); for recognition, ``recogniser``: its word times, and
+  ``force-aligned``: those words re-timed by forced alignment
+  (``undertone.transcribe.realign``, what the default profile does to Whisper's words; the
+  offline profile's output keeps the recogniser's times; pocketsphinx's own times come from the
+  same model, so this row is close to the recogniser's);
+* ``imitation``: Whisper cannot run here, so its times are imitated on the true words (edges off
+  by ~0.1 s, phrase-final words cut short, ``IMITATION_*``) and re-timed the same way: what
+  ``align_words`` does for the default profile;
 * ``output``: after the pipeline snaps word edges onto the silences it measures.
 
 Ground truth
@@ -87,8 +94,15 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 STAGE_LABELS = {
     "alignment": {"decoder": "aligner, decoded", "engine": "aligner, pause-trimmed", "output": "output"},
-    "recognition": {"engine": "recogniser", "output": "output"},
+    "recognition": {"engine": "recogniser", "realigned": "force-aligned", "output": "output"},
+    "imitation": {"coarse": "attention-like times", "realigned": "force-aligned"},
 }
+# Whisper cannot run here (no weights), so its word times are imitated on the true words: each
+# edge off by a normal error of this SD, and a phrase's last word ending this much early (at
+# most; uniform), as attention-derived times do.
+IMITATION_SD_S = 0.1
+IMITATION_FINAL_CUT_S = 0.3
+IMITATION_PHRASE_GAP_S = 0.3  # s of silence after a word that ends a phrase
 
 Times = list[tuple[float, float] | None]
 
@@ -279,7 +293,7 @@ def score_alignment(source: Source, run: Run) -> dict[str, Any]:
 def score_recognition(source: Source, run: Run) -> dict[str, Any]:
     result: dict[str, Any] = {"seconds": round(run.seconds, 1), "stages": {}}
     reference = [w.text for w in source.words]
-    for stage in ("engine", "output"):
+    for stage in [stage for stage in ("engine", "realigned", "output") if stage in run.stages]:
         words = sorted(run.stages[stage], key=lambda w: (w[1], w[2]))
         matched = match_words(reference, [w[0] for w in words])
         pairs = [(i, j) for i, j in matched if near_in_time(source.words[i], words[j][1], words[j][2])]
@@ -290,6 +304,42 @@ def score_recognition(source: Source, run: Run) -> dict[str, Any]:
                                    "groups": group_summaries(errors),
                                    "matched_words": len(pairs), "far_matches_dropped": len(matched) - len(pairs),
                                    "reference_words": len(reference), "hypothesis_words": len(words)}
+    return result
+
+
+def score_imitation(source: Source, seed: int = 0) -> dict[str, Any]:
+    """Whisper-like times on the true words (see ``IMITATION_SD_S``), then re-timed by forced
+    alignment as the default profile does (``align_words``): both scored against the truth."""
+    import soundfile
+
+    from undertone.transcribe import Recognition, RecognizedWord
+    from undertone.transcribe.realign import align_recognised_words
+
+    rng = np.random.default_rng(seed)
+    timed = sorted((i for i, w in enumerate(source.words) if w.start is not None and w.end is not None),
+                   key=lambda i: source.words[i].start)
+    coarse: list[RecognizedWord] = []
+    for position, index in enumerate(timed):
+        word = source.words[index]
+        start = max(word.start + rng.normal(0.0, IMITATION_SD_S), coarse[-1].start + 0.01 if coarse else 0.0)
+        end = word.end + rng.normal(0.0, IMITATION_SD_S)
+        following = source.words[timed[position + 1]] if position + 1 < len(timed) else None
+        if following is None or following.start - word.end >= IMITATION_PHRASE_GAP_S:
+            end -= IMITATION_FINAL_CUT_S * rng.random()
+        coarse.append(RecognizedWord(word.text, start, max(end, start + 0.05)))
+    samples, _ = soundfile.read(source.audio, dtype="float32")
+    started = time.perf_counter()
+    realigned = align_recognised_words(samples, Recognition(coarse, "imitation", "-", "en")).words
+    seconds = time.perf_counter() - started
+    result: dict[str, Any] = {"seconds": round(seconds, 1), "stages": {}}
+    near = near_overlap(source.words, overlap_regions(source.spans))
+    for stage, words in (("coarse", coarse), ("realigned", realigned)):
+        predicted: Times = [None] * len(source.words)
+        for index, word in zip(timed, words):
+            predicted[index] = (word.start, word.end)
+        errors = edge_errors(source.words, predicted)
+        result["stages"][stage] = {"all": summarise([e.error for e in errors]),
+                                   "away_from_overlaps": summarise([e.error for e in errors if not near[e.word]])}
     return result
 
 
@@ -339,11 +389,11 @@ def print_main_table(results: dict[str, dict[str, Any]]) -> None:
                 label = STAGE_LABELS[mode][stage]
                 if mode == "recognition":
                     label += f" ({figures['matched_words']}/{figures['reference_words']})"
-                judged = verdict(s) if stage == "output" else ""
+                judged = verdict(s) if stage in ("output", "realigned") else ""
                 print(f"{name:24s} {mode:11s} {label:24s} {s['n']:5d} {_fmt(s['median_abs_ms']):>7s} "
                       f"{_fmt(s['p90_abs_ms']):>6s} {_fmt(s['mean_signed_ms'], True):>6s} {s['gross']:5d}  {judged}")
                 away = figures.get("away_from_overlaps")
-                if stage == "output" and away and away["n"] < s["n"]:
+                if stage in ("output", "realigned") and away and away["n"] < s["n"]:
                     print(f"{'':24s} {'':11s} {'  >1 s from overlaps':24s} {away['n']:5d} "
                           f"{_fmt(away['median_abs_ms']):>7s} {_fmt(away['p90_abs_ms']):>6s} "
                           f"{_fmt(away['mean_signed_ms'], True):>6s} {away['gross']:5d}  {verdict(away)}")
@@ -420,6 +470,10 @@ def main() -> None:
             run = asr_sources.run(source, "recognition")
             results[source.name]["recognition"] = score_recognition(source, run)
             print(f"{source.name}: recognition took {run.seconds:.1f} s", flush=True)
+        if not source.utterances:
+            results[source.name]["imitation"] = score_imitation(source)
+            print(f"{source.name}: imitated Whisper times re-timed in {results[source.name]['imitation']['seconds']} s",
+                  flush=True)
     print()
     for name, lines in notes.items():
         for line in lines:

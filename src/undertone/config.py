@@ -28,6 +28,11 @@ class AsrSettings(_Section):
     model: str = Field("turbo", description="Whisper model name or checkpoint path")
     language: str | None = Field(None, description="ISO 639-1 code; None = auto-detect")
     verbatim: bool = Field(True, description="Keep fillers, repetitions and cut-off words")
+    align_words: bool = Field(
+        True,
+        description="Re-time recognised words by forced alignment where the language has an aligner "
+        "(English: pocketsphinx): Whisper's word times come from attention, not from the audio",
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     processes: int | None = Field(
         None,

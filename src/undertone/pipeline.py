@@ -102,10 +102,21 @@ def transcribe_audio(
 
         recognition = sphinx.recognize(audio.mono, SAMPLE_RATE, language=asr.language or "en", processes=asr.processes)
         recognition.notes.append(OFFLINE_ASR_NOTE)
-        return recognition
+    else:
+        recognition = _whisper(audio, settings)
+    if asr.align_words:
+        from undertone.transcribe.realign import align_recognised_words
+
+        recognition = align_recognised_words(audio.mono, recognition)
+    return recognition
+
+
+def _whisper(audio: Audio, settings: Settings) -> Recognition:
+    """Whisper on the speech regions only (see the comment below)."""
     from undertone.diarize.vad import speech_regions
     from undertone.transcribe import whisper_backend
 
+    asr = settings.asr
     # Whisper decodes only where someone speaks: it invents text over long silences.
     regions = [(segment.start, segment.end) for segment in speech_regions(audio.mono, SAMPLE_RATE)]
     return whisper_backend.transcribe(
@@ -126,7 +137,10 @@ def import_backends(settings: Settings, aligning: bool = False) -> None:
 
     transcriber = "sphinx" if aligning or settings.asr.backend == "pocketsphinx" else "whisper_backend"
     diarizer = "embedded" if settings.diarization.backend == "embedded" else "pyannote_backend"
-    for name in (f"transcribe.{transcriber}", f"diarize.{diarizer}", "diarize.vad", "diarize.channels"):
+    names = [f"transcribe.{transcriber}", f"diarize.{diarizer}", "diarize.vad", "diarize.channels"]
+    if settings.asr.align_words and not aligning:
+        names += ["transcribe.sphinx", "transcribe.realign"]
+    for name in names:
         importlib.import_module(f"undertone.{name}")
 
 

@@ -1,0 +1,113 @@
+"""Recognised words re-timed by forced alignment (English): boundaries measured on the signal.
+
+Whisper's word times come from its cross-attention, not from the audio's frames: they are tens
+to hundreds of milliseconds off and truncate long final words, too coarse for pauses,
+elongations and speech rate. Where a forced aligner exists for the language (pocketsphinx's
+English model, in the wheel), the recognised text is aligned to the audio again and each word
+takes the aligner's times; its text, confidence and kind stay the recogniser's.
+
+The recogniser's times still bound where a word may go: its words are split into *groups* at
+silences of at least ``GROUP_GAP_S`` between them, and each group is aligned only within its own
+stretch of audio, widened by up to ``MARGIN_S`` on each side (never past half-way to the next
+group). Speech the recogniser left out, or text it invented, then cannot pull words far from
+where it heard them. A group the aligner refuses (its text does not fit the audio: a
+hallucination, another language) keeps the recogniser's times, and a note says how many words
+kept them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from undertone.audio import SAMPLE_RATE
+from undertone.errors import TranscriptFileError
+from undertone.transcribe import Recognition, RecognizedWord
+from undertone.transcribe.known import KnownTurn, tokenize
+
+ALIGNABLE_LANGUAGES = frozenset({"en"})  # the languages with a forced aligner here
+# s of silence between recognised words that separates groups: longer than any pause inside a
+# phrase the recogniser's times could hide, short enough to keep groups to a few phrases.
+GROUP_GAP_S = 1.0
+# s: how far beyond its recognised times a group may be placed. Whisper's word times are off by
+# up to a few tenths of a second (more at a segment's end), so a second covers them.
+MARGIN_S = 1.0
+
+
+def align_recognised_words(samples: np.ndarray, recognition: Recognition) -> Recognition:
+    """``recognition`` with every word re-timed by forced alignment, where the language has an
+    aligner and the words fit the audio (see the module docstring); otherwise unchanged."""
+    if (recognition.language or "").lower() not in ALIGNABLE_LANGUAGES or not recognition.words:
+        return recognition
+    from undertone.transcribe import sphinx
+
+    duration = len(samples) / SAMPLE_RATE
+    words = list(recognition.words)
+    groups = word_groups(words)
+    kept = 0
+    for index, (first, stop) in enumerate(groups):
+        low = _edge_before(words, groups, index, duration)
+        high = _edge_after(words, groups, index, duration)
+        group = words[first:stop]
+        turns = [KnownTurn(speaker="", text=word.text, line=k + 1) for k, word in enumerate(group)]
+        piece = samples[round(low * SAMPLE_RATE) : round(high * SAMPLE_RATE)]
+        try:
+            aligned = sphinx.align(piece, turns, SAMPLE_RATE).words
+        except TranscriptFileError:
+            kept += len(group)
+            continue
+        words[first:stop] = _retimed(group, aligned, low)
+    notes = list(recognition.notes)
+    if kept:
+        notes.append(
+            f"{kept} of {len(words)} recognised words kept the recogniser's times: "
+            "forced alignment found that their text does not fit the audio there"
+        )
+    return Recognition(words, recognition.backend, recognition.model, recognition.language, notes)
+
+
+def word_groups(words: list[RecognizedWord]) -> list[tuple[int, int]]:
+    """``[first, stop)`` index ranges of words separated by at least ``GROUP_GAP_S`` of silence."""
+    groups: list[tuple[int, int]] = []
+    first = 0
+    for index in range(1, len(words) + 1):
+        if index == len(words) or words[index].start - words[index - 1].end >= GROUP_GAP_S:
+            groups.append((first, index))
+            first = index
+    return groups
+
+
+def _edge_before(words: list[RecognizedWord], groups: list[tuple[int, int]], index: int, duration: float) -> float:
+    start = words[groups[index][0]].start
+    floor = 0.0 if index == 0 else 0.5 * (words[groups[index - 1][1] - 1].end + start)
+    return min(max(start - MARGIN_S, floor, 0.0), duration)
+
+
+def _edge_after(words: list[RecognizedWord], groups: list[tuple[int, int]], index: int, duration: float) -> float:
+    end = words[groups[index][1] - 1].end
+    ceiling = duration if index == len(groups) - 1 else 0.5 * (end + words[groups[index + 1][0]].start)
+    return max(min(end + MARGIN_S, ceiling, duration), 0.0)
+
+
+def _retimed(group: list[RecognizedWord], aligned: list[RecognizedWord], offset: float) -> list[RecognizedWord]:
+    """The group's words with the aligner's times (one aligned word per token of each word's
+    text; a word of several tokens spans them, a word of none keeps its times)."""
+    result = []
+    position = 0
+    for word in group:
+        count = len(tokenize(word.text))
+        if count == 0:
+            result.append(word)
+            continue
+        pieces = aligned[position : position + count]
+        position += count
+        result.append(
+            RecognizedWord(
+                text=word.text,
+                start=round(offset + pieces[0].start, 3),
+                end=round(offset + pieces[-1].end, 3),
+                confidence=word.confidence,
+                kind=word.kind,
+                speaker=word.speaker,
+            )
+        )
+    return result
