@@ -101,6 +101,7 @@ STAGE_LABELS = {
 # edge off by a normal error of this SD, and a phrase's last word ending this much early (at
 # most; uniform), as attention-derived times do.
 IMITATION_SD_S = 0.1
+RTTM_MATCH_S = 0.5  # s: an STM edge and an RTTM edge further apart are different segmentations
 IMITATION_FINAL_CUT_S = 0.3
 IMITATION_PHRASE_GAP_S = 0.3  # s of silence after a word that ends a phrase
 
@@ -217,6 +218,27 @@ def utterance_errors(utterances: list[RefUtterance], predicted: Times) -> dict[s
         if last is not None:
             out["end"].append(last[1] - u.end)
     return out
+
+
+def rttm_agreement(source: Source, match_s: float = RTTM_MATCH_S) -> dict[str, Any] | None:
+    """How far the recording's second human reference (its RTTM speaker turns) puts the same
+    edges as the STM: for each STM utterance start (end), the nearest RTTM turn start (end), where
+    one lies within ``match_s`` (the two segment the talk differently elsewhere). This is how
+    precise hand-placed edges are, the floor under any comparison with them."""
+    rttm = sorted(Path(source.audio).parent.glob("*.rttm"))
+    if not source.utterances or not rttm:
+        return None
+    rows = [line.split() for line in rttm[0].read_text(encoding="utf-8").splitlines() if line.strip()]
+    starts = np.array([float(row[3]) for row in rows])
+    ends = starts + np.array([float(row[4]) for row in rows])
+    out: dict[str, list[float]] = {"start": [], "end": []}
+    for u in source.utterances:
+        for key, edges, time_s in (("start", starts, u.start), ("end", ends, u.end)):
+            nearest = edges[np.argmin(np.abs(edges - time_s))]
+            if abs(nearest - time_s) <= match_s:
+                out[key].append(float(nearest - time_s))
+    return {"utterance_starts": summarise(out["start"]), "utterance_ends": summarise(out["end"]),
+            "all": summarise(out["start"] + out["end"]), "unmatched": 2 * len(source.utterances) - len(out["start"]) - len(out["end"])}
 
 
 def overlap_regions(spans: list[tuple[str, float, float]]) -> list[tuple[float, float]]:
@@ -382,7 +404,7 @@ def print_main_table(results: dict[str, dict[str, Any]]) -> None:
     print("-" * len(head))
     for name, modes in results.items():
         for mode, scored in modes.items():
-            if "utterance" in mode:
+            if mode not in STAGE_LABELS:
                 continue
             for stage, figures in scored["stages"].items():
                 s = figures["all"]
@@ -445,6 +467,13 @@ def print_utterance_table(results: dict[str, dict[str, Any]]) -> None:
                 s = figures[key]
                 print(f"{name:24s} {STAGE_LABELS['alignment'][stage]:24s} {label:14s} {s['n']:5d} "
                       f"{_fmt(s['median_abs_ms']):>7s} {_fmt(s['p90_abs_ms']):>6s} {_fmt(s['mean_signed_ms'], True):>6s}")
+        agreement = results[name].get("rttm_vs_stm")
+        if agreement:
+            s = agreement["all"]
+            print(f"{name:24s} {'RTTM turns (2nd human)':24s} {'all':14s} {s['n']:5d} "
+                  f"{_fmt(s['median_abs_ms']):>7s} {_fmt(s['p90_abs_ms']):>6s} {_fmt(s['mean_signed_ms'], True):>6s}"
+                  f"  (baseline: the recording's two references; {agreement['unmatched']} edges more than "
+                  f"{RTTM_MATCH_S} s apart not counted)")
 
 
 def main() -> None:
@@ -462,6 +491,9 @@ def main() -> None:
     for source in sources:
         notes[source.name] = source.notes
         results[source.name] = {}
+        agreement = rttm_agreement(source)
+        if agreement:
+            results[source.name]["rttm_vs_stm"] = agreement
         run = asr_sources.run(source, "alignment")
         results[source.name]["alignment"] = score_alignment(source, run)
         print(f"{source.name}: alignment took {run.seconds:.1f} s" + (f"; aligner refusal: {run.refusal}" if run.refusal else ""),

@@ -90,6 +90,32 @@ def test_utterance_errors_use_first_start_and_last_end():
     assert errors["end"] == pytest.approx([-0.1])
 
 
+def test_the_second_human_reference_is_compared_edge_by_edge_where_it_segments_alike(tmp_path, capsys):
+    """The RTTM baseline row: nearest RTTM start/end to each STM start/end, within 0.5 s."""
+    (tmp_path / "call.wav").write_bytes(b"")
+    (tmp_path / "call.rttm").write_text(
+        "SPEAKER call 1 1.10 0.80 <NA> <NA> A <NA> <NA>\n"  # 1.10-1.90
+        "SPEAKER call 1 3.00 2.00 <NA> <NA> B <NA> <NA>\n"  # 3.00-5.00
+    )
+    utterances = [RefUtterance("A", 1.0, 2.0, 0, 0, "hello"), RefUtterance("B", 3.05, 4.0, 1, 1, "yes")]
+    source = Source("call", tmp_path / "call.wav", "", [RefWord("hello", "A"), RefWord("yes", "B")], utterances)
+    agreement = boundaries.rttm_agreement(source)
+    # starts: 1.10 vs 1.0 (+100 ms), 3.00 vs 3.05 (-50 ms); ends: 1.90 vs 2.0 (-100 ms); 4.0 has
+    # no RTTM end within 0.5 s (5.00): a different segmentation, not counted
+    assert agreement["unmatched"] == 1
+    assert agreement["all"]["n"] == 3
+    assert agreement["all"]["median_abs_ms"] == pytest.approx(100.0)
+    assert agreement["utterance_starts"]["mean_signed_ms"] == pytest.approx(25.0)
+    assert boundaries.rttm_agreement(Source("x", tmp_path / "none" / "x.wav", "", [], utterances)) is None
+
+    results = {"call": {"rttm_vs_stm": agreement, "alignment": {"stages": {"output": {
+        "utterance_starts": agreement["utterance_starts"], "utterance_ends": agreement["utterance_ends"],
+        "all": agreement["all"]}}}}}
+    boundaries.print_main_table(results)
+    boundaries.print_utterance_table(results)
+    assert "RTTM turns (2nd human)" in capsys.readouterr().out
+
+
 def test_breakdown_groups_by_side_context_and_truth():
     errors = boundaries.edge_errors(_words(), [(1.02, 1.25), (1.25, 1.70), (2.05, 2.40)])
     groups = boundaries.group_summaries(errors)
