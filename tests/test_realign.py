@@ -94,7 +94,7 @@ def test_text_that_does_not_fit_keeps_the_recognisers_times(recording, reference
     words = coarse[:cut] + invented + coarse[cut:]
     result = realign.align_recognised_words(signal, Recognition(words, "whisper", "turbo", "en"))
     assert [(w.start, w.end) for w in result.words[cut : cut + 2]] == [(w.start, w.end) for w in invented]
-    assert any(note.startswith("2 of ") and "kept the recogniser's times" in note for note in result.notes)
+    assert any(note.startswith("2 of ") and "could not place them" in note for note in result.notes)
     others = result.words[:cut] + result.words[cut + 2 :]
     assert np.percentile(edge_errors(others, reference), 90) <= AGREEMENT_S
 
@@ -129,3 +129,14 @@ def test_the_transcription_stage_retimes_recognised_words_when_the_setting_says_
 def test_the_offline_profile_keeps_pocketsphinxs_own_times_and_the_default_retimes():
     assert load_settings("default").asr.align_words
     assert not load_settings("offline").asr.align_words
+
+
+def test_a_group_with_no_pronounceable_word_keeps_its_times(recording, reference):
+    signal, spans = recording
+    middle = 0.5 * (spans[1][1] + spans[2][0])
+    number = RecognizedWord("1990", middle, middle + 0.4)
+    coarse = whisper_like(reference)
+    cut = next(i for i, w in enumerate(reference) if w.start >= spans[2][0] - SPAN_TOLERANCE_S)
+    result = realign.align_recognised_words(signal, Recognition(coarse[:cut] + [number] + coarse[cut:], "whisper", "turbo", "en"))
+    assert (result.words[cut].start, result.words[cut].end) == (number.start, number.end)
+    assert any(note.startswith("1 of ") and "could not place them" in note for note in result.notes)

@@ -60,7 +60,8 @@ def align_recognised_words(samples: np.ndarray, recognition: Recognition) -> Rec
     if kept:
         notes.append(
             f"{kept} of {len(words)} recognised words kept the recogniser's times: "
-            "forced alignment found that their text does not fit the audio there"
+            "forced alignment could not place them (text that does not fit the audio there, "
+            "or no word the English model can pronounce)"
         )
     return Recognition(words, recognition.backend, recognition.model, recognition.language, notes)
 
