@@ -74,6 +74,12 @@ def test_recognised_words_match_by_text_alignment():
     assert boundaries.match_words(reference, []) == []
 
 
+def test_only_pairs_with_a_matched_neighbour_are_anchored():
+    pairs = [(0, 0), (1, 1), (4, 3), (7, 6), (8, 7), (10, 12)]
+    assert boundaries.anchored_pairs(pairs) == [(0, 0), (1, 1), (7, 6), (8, 7)]
+    assert boundaries.anchored_pairs([(3, 3)]) == []
+
+
 def test_a_text_match_far_from_the_reference_word_is_not_the_same_word():
     word = RefWord("the", "P", 10.0, 10.2)
     assert boundaries.near_in_time(word, 10.9, 11.1)
