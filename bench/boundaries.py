@@ -348,8 +348,7 @@ def score_recognition(source: Source, run: Run) -> dict[str, Any]:
 def score_imitation(source: Source, seed: int = 0) -> dict[str, Any]:
     """Whisper-like times on the true words (see ``IMITATION_SD_S``), then re-timed by forced
     alignment as the default profile does (``align_words``): both scored against the truth."""
-    import soundfile
-
+    from undertone.audio import load
     from undertone.transcribe import Recognition, RecognizedWord
     from undertone.transcribe.realign import align_recognised_words
 
@@ -365,7 +364,7 @@ def score_imitation(source: Source, seed: int = 0) -> dict[str, Any]:
         if following is None or following.start - word.end >= IMITATION_PHRASE_GAP_S:
             end -= IMITATION_FINAL_CUT_S * rng.random()
         coarse.append(RecognizedWord(word.text, start, max(end, start + 0.05)))
-    samples, _ = soundfile.read(source.audio, dtype="float32")
+    samples = load(source.audio).mono  # at the pipeline's rate, whatever the file's
     started = time.perf_counter()
     realigned = align_recognised_words(samples, Recognition(coarse, "imitation", "-", "en")).words
     seconds = time.perf_counter() - started

@@ -112,7 +112,7 @@ def transcribe_audio(
 
 
 def _whisper(audio: Audio, settings: Settings) -> Recognition:
-    """Whisper on the speech regions only (see the comment below)."""
+    """Whisper's words, decoded only where voice activity finds speech."""
     from undertone.diarize.vad import speech_regions
     from undertone.transcribe import whisper_backend
 
