@@ -401,17 +401,19 @@ def run(source: Source, mode: str, settings_overrides: dict | None = None) -> Ru
 
     settings = load_settings("offline", overrides=settings_overrides or {})
     stages: dict[str, list[tuple[str, float, float]]] = {}
-    real_transcribe, real_trim = pipeline.transcribe_audio, sphinx._trim_pauses_from_edges
+    real_transcribe, real_diarize = pipeline.transcribe_audio, pipeline.diarize_audio
+    real_trim = sphinx._trim_pauses_from_edges
+    seen: dict[str, Any] = {}
 
     def transcribe_spy(*args, **kwargs):
         recognition = real_transcribe(*args, **kwargs)
+        seen["audio"], seen["recognition"] = args[0], recognition
         stages["engine"] = [(w.text, w.start, w.end) for w in recognition.words]
-        if mode == "recognition":  # what the default profile does to recognised words (align_words)
-            from undertone.transcribe.realign import align_recognised_words
-
-            realigned = align_recognised_words(args[0].mono, recognition)
-            stages["realigned"] = [(w.text, w.start, w.end) for w in realigned.words]
         return recognition
+
+    def diarize_spy(*args, **kwargs):
+        seen["diarization"] = real_diarize(*args, **kwargs)
+        return seen["diarization"]
 
     def trim_spy(tokens, signal):
         stages["decoder"] = [(t.text, t.start, t.end) for t in tokens]
@@ -424,11 +426,18 @@ def run(source: Source, mode: str, settings_overrides: dict | None = None) -> Ru
         if mode == "alignment":
             transcript = Path(tmp) / f"{Path(source.audio).stem}.transcript.txt"
             transcript.write_text(source.transcript_text, encoding="utf-8")
-        pipeline.transcribe_audio, sphinx._trim_pauses_from_edges = transcribe_spy, trim_spy
+        pipeline.transcribe_audio, pipeline.diarize_audio = transcribe_spy, diarize_spy
+        sphinx._trim_pauses_from_edges = trim_spy
         try:
             result, refusal = process_despite_refusal(source.audio, settings, transcript)
         finally:
-            pipeline.transcribe_audio, sphinx._trim_pauses_from_edges = real_transcribe, real_trim
+            pipeline.transcribe_audio, pipeline.diarize_audio = real_transcribe, real_diarize
+            sphinx._trim_pauses_from_edges = real_trim
+    if mode == "recognition":  # what the default profile does to recognised words (align_words)
+        overrides = settings_overrides or {}
+        retiming = load_settings("offline", overrides={**overrides, "asr": {**overrides.get("asr", {}), "align_words": True}})
+        realigned = pipeline.retime_words(seen["audio"], seen["recognition"], seen.get("diarization"), retiming)
+        stages["realigned"] = [(w.text, w.start, w.end) for w in realigned.words]
     document = result.transcript.to_json_dict()
     stages["output"] = [(w["text"], w["start"], w["end"]) for w in document["words"]]
     return Run(mode, document, stages, time.perf_counter() - started, refusal)

@@ -40,9 +40,11 @@ run, as baselines: what refinement adds is the difference between the rows.
   (``undertone.transcribe.realign``, what the default profile does to Whisper's words; the
   offline profile's output keeps the recogniser's times; pocketsphinx's own times come from the
   same model, so this row is close to the recogniser's);
-* ``imitation``: Whisper cannot run here, so its times are imitated on the true words (edges off
-  by ~0.1 s, phrase-final words cut short, ``IMITATION_*``) and re-timed the same way: what
-  ``align_words`` does for the default profile;
+* ``imitation``: Whisper cannot run here, so its output is imitated: every word of the
+  conversation in one stream (a backchannel after the turn it was said over), edges off by
+  ~0.1 s, phrase-final words cut short (``IMITATION_*``); then re-timed as the default profile
+  does (``align_words``) once the diarisation has given each word its speaker: here the true
+  speakers stand in for the diarisation;
 * ``output``: after the pipeline snaps word edges onto the silences it measures.
 
 Ground truth
@@ -97,7 +99,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 STAGE_LABELS = {
     "alignment": {"decoder": "aligner, decoded", "engine": "aligner, pause-trimmed", "output": "output"},
     "recognition": {"engine": "recogniser", "realigned": "force-aligned", "output": "output"},
-    "imitation": {"coarse": "attention-like times", "realigned": "force-aligned"},
+    "imitation": {"coarse": "attention-like times", "realigned": "force-aligned, by speaker"},
 }
 # Whisper cannot run here (no weights), so its word times are imitated on the true words: each
 # edge off by a normal error of this SD, and a phrase's last word ending this much early (at
@@ -345,34 +347,71 @@ def score_recognition(source: Source, run: Run) -> dict[str, Any]:
     return result
 
 
+def filled_spans(words: list[RefWord]) -> list[tuple[float, float] | None]:
+    """Every reference word's (start, end), with the edges the reference lacks (espeak reports
+    some word pairs as one) shared out by letters between the known edges around them (a run's
+    end is the next word's start), within one speaker's consecutive words; None where no known
+    edge bounds a word."""
+    spans: list[tuple[float, float] | None] = [None] * len(words)
+    index = 0
+    while index < len(words):
+        if words[index].start is None:
+            index += 1
+            continue
+        last = index  # the run index..last: inner edges unknown, last's end known
+        while words[last].end is None and last + 1 < len(words) and words[last + 1].start is None \
+                and words[last + 1].speaker == words[index].speaker:
+            last += 1
+        run_end = words[last].end
+        if run_end is None and last + 1 < len(words) and words[last + 1].speaker == words[index].speaker:
+            run_end = words[last + 1].start  # the run, reported as one, ends where the next word starts
+        if run_end is None:
+            index = last + 1
+            continue
+        letters = np.cumsum([0] + [max(len(words[k].text), 1) for k in range(index, last + 1)])
+        edges = words[index].start + (run_end - words[index].start) * letters / letters[-1]
+        for k in range(index, last + 1):
+            spans[k] = (float(edges[k - index]), float(edges[k - index + 1]))
+        index = last + 1
+    return spans
+
+
 def score_imitation(source: Source, seed: int = 0) -> dict[str, Any]:
-    """Whisper-like times on the true words (see ``IMITATION_SD_S``), then re-timed by forced
-    alignment as the default profile does (``align_words``): both scored against the truth."""
+    """Whisper-like words and times, then re-timed by forced alignment as the default profile does
+    (``align_words``) once the diarisation has given each word its speaker (here the true
+    speakers stand in for it): both scored against the truth.
+
+    Whisper decodes one stream of text: every word of the conversation, in its order (a backchannel
+    after the turn it was said over), with start times that never go back. Each edge is the true
+    one (for edges the reference lacks, :func:`filled_spans`) off by ``IMITATION_SD_S``, and a
+    phrase's last word ends up to ``IMITATION_FINAL_CUT_S`` early.
+    """
     from undertone.audio import load
     from undertone.transcribe import Recognition, RecognizedWord
     from undertone.transcribe.realign import align_recognised_words
 
     rng = np.random.default_rng(seed)
-    timed = sorted((i for i, w in enumerate(source.words) if w.start is not None and w.end is not None),
-                   key=lambda i: source.words[i].start)
+    spans = filled_spans(source.words)
+    placed = [i for i, span in enumerate(spans) if span is not None]
     coarse: list[RecognizedWord] = []
-    for position, index in enumerate(timed):
-        word = source.words[index]
-        start = max(word.start + rng.normal(0.0, IMITATION_SD_S), coarse[-1].start + 0.01 if coarse else 0.0)
-        end = word.end + rng.normal(0.0, IMITATION_SD_S)
-        following = source.words[timed[position + 1]] if position + 1 < len(timed) else None
-        if following is None or following.start - word.end >= IMITATION_PHRASE_GAP_S:
+    for position, index in enumerate(placed):
+        true_start, true_end = spans[index]
+        start = max(true_start + rng.normal(0.0, IMITATION_SD_S), coarse[-1].start + 0.01 if coarse else 0.0)
+        end = true_end + rng.normal(0.0, IMITATION_SD_S)
+        following = spans[placed[position + 1]] if position + 1 < len(placed) else None
+        if following is None or following[0] - true_end >= IMITATION_PHRASE_GAP_S:
             end -= IMITATION_FINAL_CUT_S * rng.random()
-        coarse.append(RecognizedWord(word.text, start, max(end, start + 0.05)))
+        coarse.append(RecognizedWord(source.words[index].text, start, max(end, start + 0.05)))
     samples = load(source.audio).mono  # at the pipeline's rate, whatever the file's
+    speakers = [source.words[index].speaker for index in placed]
     started = time.perf_counter()
-    realigned = align_recognised_words(samples, Recognition(coarse, "imitation", "-", "en")).words
+    realigned = align_recognised_words(samples, Recognition(coarse, "imitation", "-", "en"), speakers).words
     seconds = time.perf_counter() - started
-    result: dict[str, Any] = {"seconds": round(seconds, 1), "stages": {}}
+    result: dict[str, Any] = {"seconds": round(seconds, 1), "stages": {}, "words": len(coarse)}
     near = near_overlap(source.words, overlap_regions(source.spans))
     for stage, words in (("coarse", coarse), ("realigned", realigned)):
         predicted: Times = [None] * len(source.words)
-        for index, word in zip(timed, words):
+        for index, word in zip(placed, words):  # re-timing keeps the order (starts never go back)
             predicted[index] = (word.start, word.end)
         errors = edge_errors(source.words, predicted)
         result["stages"][stage] = {"all": summarise([e.error for e in errors]),

@@ -1,9 +1,9 @@
 """Prefect flow ``process-recording``: one recording through every stage, as tasks.
 
-check outputs -> load audio -> transcribe | diarise (concurrently, both cached) -> analyse ->
-write outputs. A recording whose outputs are up to date (same content, settings and inputs) is
-not processed again unless ``force``. The library knows nothing of Prefect; each task wraps one
-library function (``flows/tasks.py``).
+check outputs -> load audio -> transcribe | diarise (concurrently, both cached) -> re-time words
+-> analyse -> write outputs. A recording whose outputs are up to date (same content, settings
+and inputs) is not processed again unless ``force``. The library knows nothing of Prefect; each
+task wraps one library function (``flows/tasks.py``).
 
 Run it without a server (Prefect's embedded local mode)::
 
@@ -68,9 +68,10 @@ def process_recording(
     pipeline.import_backends(settings, aligning=known is not None)  # before the two threads start
     recognition = transcribe.submit(loaded, settings, known, transcript)
     diarization = diarize.submit(loaded, settings) if known is None else None
-    analysis = tasks.analyse(
-        loaded, recognition.result(), diarization.result() if diarization else None, settings, names
-    )
+    words, speakers = recognition.result(), diarization.result() if diarization else None
+    if known is None and settings.asr.align_words:
+        words = tasks.retime_words(loaded, words, speakers, settings)
+    analysis = tasks.analyse(loaded, words, speakers, settings, names)
     outcome = tasks.write_outputs(plan, analysis, settings, formats, redaction)
     logger.info(
         "%s: %s lines, %d speakers -> %s", audio, outcome.lines, len(outcome.speakers), out

@@ -112,6 +112,14 @@ def diarize(audio: Audio, settings: Settings) -> Diarization:
         return pipeline.diarize_audio(audio, settings)
 
 
+@task(name="retime-words", cache_policy=NO_CACHE)
+def retime_words(
+    audio: Audio, recognition: Recognition, diarization: Diarization | None, settings: Settings
+) -> Recognition:
+    with timed("re-timing words"):
+        return pipeline.retime_words(audio, recognition, diarization, settings)
+
+
 @task(name="analyse", cache_policy=NO_CACHE)
 def analyse(
     audio: Audio,

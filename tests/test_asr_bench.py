@@ -249,3 +249,14 @@ def test_alignment_wer_per_speaker_uses_the_transcript_labels():
     s = wer.score(_source(), Run("alignment", doc, {}, 1.0))
     assert s["overall"]["wer"] == 0.0
     assert {k: v["wer"] for k, v in s["per_speaker"].items()} == {"I": 0.0, "P": 0.0}
+
+
+def test_filled_spans_share_a_run_reported_as_one_by_letters():
+    """espeak reports "of the" as one event: the imitation still needs both words (Whisper would
+    hear both), so their inner edge is shared out by letters, and the run ends where "road" starts."""
+    words = [RefWord("bottom", "I", 1.0, 1.6), RefWord("of", "I", 1.6, None), RefWord("the", "I", None, None),
+             RefWord("road", "I", 2.1, 2.8), RefWord("yes", "P", None, 3.5), RefWord("mm", "P", 4.0, None)]
+    spans = boundaries.filled_spans(words)
+    assert spans[0] == (1.0, 1.6) and spans[3] == (2.1, 2.8)
+    assert spans[1] == pytest.approx((1.6, 1.6 + 0.5 * 2 / 5)) and spans[2] == pytest.approx((1.8, 2.1))
+    assert spans[4] is None and spans[5] is None  # no known edge bounds them

@@ -9,14 +9,16 @@ goes on. Light white noise stands in for a room.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from synth import SR, espeak
 from undertone.align import group_turns, overlaps_from_turns
-from undertone.transcribe import sphinx
+from undertone.transcribe import Recognition, RecognizedWord, sphinx
 from undertone.transcribe.known import KnownTurn
+from undertone.transcribe.realign import align_recognised_words
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng makes the test speech")
 
@@ -102,3 +104,68 @@ def test_sequential_backchannel_stays_after_the_turn(sequential):
 def test_every_token_keeps_one_word_in_order(overlapping, sequential):
     for words, _ in (overlapping, sequential):
         assert [w.text for w in words] == FIRST.split() + ["Yeah"] + AFTER.split()
+
+
+def _recognised(words, truth) -> list[RecognizedWord]:
+    """What a recogniser reports for the mix: one stream of words, the backchannel after the turn
+    it was said over (where single-stream decoding puts it), every edge a little off."""
+    coarse = []
+    for word in words:
+        if word.speaker == "P":
+            start = truth["first"][1] + 0.05
+            coarse.append(RecognizedWord(word.text, start, start + 0.3))
+        else:  # each word shifted and shrunk (its start still after the previous word's)
+            start = max(word.start + 0.05, coarse[-1].start + 0.01 if coarse else 0.0)
+            coarse.append(RecognizedWord(word.text, start, max(word.end - 0.1, start + 0.05)))
+    return coarse
+
+
+def test_recognised_words_with_their_speakers_put_the_backchannel_in_overlap(overlapping):
+    """Re-timing recognised words (the default profile) after diarisation: given each word's
+    speaker, the listener's "yeah" is a short turn, and is placed over the turn's end."""
+    words, truth = overlapping
+    signal, _ = _mix(-OVERLAP_S)
+    coarse = _recognised(words, truth)
+    speakers = [w.speaker for w in words]
+    result = align_recognised_words(signal, Recognition(coarse, "whisper", "turbo", "en"), speakers)
+
+    assert [w.text for w in result.words] == [w.text for w in coarse]
+    assert [w.speaker for w in result.words] == speakers
+    (yeah,) = [w for w in result.words if w.speaker == "P"]
+    assert abs(yeah.start - truth["backchannel"][0]) <= TOLERANCE_S
+    overlaps = _overlaps(result.words)
+    assert len(overlaps) == 1
+    assert overlaps[0].start < truth["first"][1] and overlaps[0].end > truth["backchannel"][0]
+
+
+def test_the_pipeline_gives_words_their_speakers_before_retiming(overlapping):
+    """``retime_words`` attributes the words with the diarisation, re-times them, and the
+    analysis keeps those speakers (it would give an overlapped backchannel to the other person)."""
+    from pyannote.core import Annotation, Segment
+
+    from undertone import pipeline
+    from undertone.audio import Audio
+    from undertone.config import load_settings
+    from undertone.diarize import Diarization
+
+    words, truth = overlapping
+    signal, _ = _mix(-OVERLAP_S)
+    annotation, exclusive = Annotation(), Annotation()  # the exclusive view: one speaker at a time
+    for name, label in (("first", "SPEAKER_00"), ("backchannel", "SPEAKER_01"), ("after", "SPEAKER_00")):
+        annotation[Segment(*truth[name])] = label
+        start = truth["first"][1] if name == "backchannel" else truth[name][0]  # the turn keeps the overlap
+        exclusive[Segment(start, truth[name][1])] = label
+    diarization = Diarization(annotation, backend="test", model=None, exclusive=exclusive)
+    audio = Audio(path=Path("mix.wav"), sha256="", sample_rate=SR, channels=signal[None, :], mono=signal)
+    settings = load_settings("default")
+    recognition = Recognition(_recognised(words, truth), "whisper", "turbo", "en")
+
+    retimed = pipeline.retime_words(audio, recognition, diarization, settings)
+    assert [w.speaker for w in retimed.words] == ["SPEAKER_01" if w.speaker == "P" else "SPEAKER_00" for w in words]
+    document = pipeline.build_transcript(audio, retimed, diarization, settings).transcript
+    (yeah,) = [w for w in document.words if w.text == "Yeah"]
+    assert yeah.speaker == "S2" and abs(yeah.start - truth["backchannel"][0]) <= TOLERANCE_S
+    assert {s.label for s in document.speakers} == {"S1", "S2"}  # diarisation labels, not a transcript's
+
+    unchanged = pipeline.retime_words(audio, recognition, diarization, load_settings("offline"))
+    assert unchanged is recognition  # the offline profile keeps the recogniser's times

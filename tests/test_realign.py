@@ -14,7 +14,7 @@ import pytest
 from test_sphinx import SENTENCES, SPAN_TOLERANCE_S, build_recording, espeak  # noqa: F401 (fixture)
 
 from undertone import pipeline
-from undertone.audio import SAMPLE_RATE, Audio
+from undertone.audio import SAMPLE_RATE
 from undertone.config import load_settings
 from undertone.transcribe import Recognition, RecognizedWord, realign, sphinx
 from undertone.transcribe.known import KnownTurn, tokenize
@@ -114,16 +114,32 @@ def test_words_without_tokens_keep_their_times_and_other_languages_are_left_alon
 
 
 @pytest.mark.parametrize("align_words", [True, False])
-def test_the_transcription_stage_retimes_recognised_words_when_the_setting_says_so(monkeypatch, align_words):
+def test_recognised_words_are_retimed_once_diarised_when_the_setting_says_so(monkeypatch, tmp_path, align_words):
+    """The re-timing needs each word's speaker: it runs after diarisation, on the words the
+    diarisation attributed, and only when ``asr.align_words`` is on."""
+    import soundfile
+    from pyannote.core import Annotation, Segment
+
+    from undertone.diarize import Diarization
+
     settings = load_settings("default", overrides={"asr": {"align_words": align_words}})
     recognised = Recognition([RecognizedWord("hello", 0.1, 0.4)], "whisper", "turbo", "en")
-    monkeypatch.setattr(pipeline, "_whisper", lambda audio, settings: recognised)
-    calls = []
-    monkeypatch.setattr(realign, "align_recognised_words", lambda samples, rec: calls.append(rec) or rec)
-    mono = np.zeros(SAMPLE_RATE, np.float32)
-    audio = Audio(path=None, sha256="", sample_rate=SAMPLE_RATE, channels=mono[None, :], mono=mono)
-    assert pipeline.transcribe_audio(audio, settings) is recognised
-    assert calls == ([recognised] if align_words else [])
+    annotation = Annotation()
+    annotation[Segment(0.0, 1.0)] = "SPEAKER_00"
+    order = []
+    monkeypatch.setattr(pipeline, "_whisper", lambda audio, settings: order.append("transcribe") or recognised)
+    monkeypatch.setattr(
+        pipeline, "diarize_audio", lambda audio, settings: order.append("diarise") or Diarization(annotation, "test", None)
+    )
+    monkeypatch.setattr(
+        realign, "align_recognised_words", lambda samples, rec, speakers: order.append(("retime", speakers)) or rec
+    )
+    path = tmp_path / "hello.wav"
+    soundfile.write(path, np.zeros(SAMPLE_RATE, np.float32), SAMPLE_RATE)
+    document = pipeline.process_file(path, settings, report=lambda stage: None).transcript
+    expected = ["transcribe", "diarise"] + ([("retime", ["SPEAKER_00"])] if align_words else [])
+    assert order == expected
+    assert [w.text for w in document.words] == ["hello"]
 
 
 def test_the_offline_profile_keeps_pocketsphinxs_own_times_and_the_default_retimes():

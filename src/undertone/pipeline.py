@@ -1,8 +1,8 @@
 """One recording through every stage, as plain function calls (no Prefect needed).
 
 load audio -> transcribe (or align a known transcript) and diarise (by channel, for one
-microphone per person) -> align words to speakers -> prosodic analysis -> annotate -> name the
-speakers -> lay out lines. ``flows/`` wraps the same functions as Prefect tasks; the command
+microphone per person) -> re-time recognised words -> align words to speakers -> prosodic
+analysis -> annotate -> name the speakers -> lay out lines. ``flows/`` wraps the same functions as Prefect tasks; the command
 line calls :func:`process_file`.
 """
 
@@ -104,11 +104,24 @@ def transcribe_audio(
         recognition.notes.append(OFFLINE_ASR_NOTE)
     else:
         recognition = _whisper(audio, settings)
-    if asr.align_words:
-        from undertone.transcribe.realign import align_recognised_words
-
-        recognition = align_recognised_words(audio.mono, recognition)
     return recognition
+
+
+def retime_words(
+    audio: Audio, recognition: Recognition, diarization: Diarization | None, settings: Settings
+) -> Recognition:
+    """Recognised words re-timed by forced alignment (setting ``asr.align_words``; a known
+    transcript's words already are). It runs once the diarisation is known: each word is given
+    its speaker first, so that a short turn spoken over the end of the other person's turn can
+    be placed there (see :mod:`undertone.transcribe.realign`)."""
+    if not settings.asr.align_words or recognition.backend == ALIGNMENT_BACKEND or not recognition.words:
+        return recognition
+    from undertone.transcribe.realign import align_recognised_words
+
+    speakers = None
+    if diarization is not None:
+        speakers = assign_speakers(recognition.words, diarization.exclusive or diarization.annotation)
+    return align_recognised_words(audio.mono, recognition, speakers)
 
 
 def _whisper(audio: Audio, settings: Settings) -> Recognition:
@@ -200,8 +213,8 @@ def build_transcript(
     one pure computation. ``names`` is the recording's speakers sidecar (:func:`read_speaker_names`);
     without one, the configuration's ``[speakers]`` table applies."""
     recognized = sorted(recognition.words, key=lambda w: (w.start, w.end))
-    labels_from_transcript = any(w.speaker for w in recognized)
-    speakers, label_to_id = _speaker_of_each_word(recognized, diarization, labels_from_transcript)
+    labels_from_transcript = diarization is None and any(w.speaker for w in recognized)
+    speakers, label_to_id = _speaker_of_each_word(recognized, diarization)
 
     intensity, edges = intensity_tracks(audio.mono, SAMPLE_RATE)
     starts = np.array([w.start for w in recognized], dtype=np.float64)
@@ -344,6 +357,9 @@ def process_file(
     if known is None:
         report("diarising")
         diarization = diarize_audio(audio, settings)
+        if settings.asr.align_words:
+            report("re-timing words")
+            recognition = retime_words(audio, recognition, diarization, settings)
     report("analysing")
     return build_transcript(audio, recognition, diarization, settings, names)
 
@@ -359,15 +375,18 @@ def _with_times(words: list[RecognizedWord], starts: np.ndarray, ends: np.ndarra
 
 
 def _speaker_of_each_word(
-    words: list[RecognizedWord], diarization: Diarization | None, labels_from_transcript: bool
+    words: list[RecognizedWord], diarization: Diarization | None
 ) -> tuple[list[str], dict[str, str]]:
     """Each word's speaker id, and the map from engine or transcript labels to those ids.
 
-    Words are attributed with the diarisation's exclusive view when it has one (one speaker at
-    a time, as pyannote.audio 4 derives for ASR words): in the overlap-aware view, a short
-    backchannel lies inside the other speaker's long turn, which would take its words.
+    Words that carry labels keep them: a transcript's speakers, or the diarisation's given to
+    them before re-timing (:func:`retime_words`, which may have moved a backchannel into the
+    other person's turn, where the diarisation would give it to that person). Others are
+    attributed with the diarisation's exclusive view when it has one (one speaker at a time,
+    as pyannote.audio 4 derives for ASR words): in the overlap-aware view, a short backchannel
+    lies inside the other speaker's long turn, which would take its words.
     """
-    if diarization is not None and not labels_from_transcript:
+    if diarization is not None and not any(w.speaker for w in words):
         labels = assign_speakers(words, diarization.exclusive or diarization.annotation)
     else:
         labels = [w.speaker for w in words]

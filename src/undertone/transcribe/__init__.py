@@ -15,7 +15,7 @@ WordKind = Literal["word", "filler", "cutoff"]
 
 # Bump when a change to this stage's code changes the words it returns for the same audio and
 # settings: cached transcriptions (keyed on it, see undertone.stage_cache) are then redone.
-STAGE_VERSION = "2"
+STAGE_VERSION = "3"
 
 # Hesitation tokens researchers want kept and marked (verbatim transcription).
 FILLERS = frozenset({"um", "uh", "erm", "er", "ah", "eh", "hmm", "mm", "mhm", "uhm", "umm", "hm"})

@@ -13,9 +13,17 @@ group). Speech the recogniser left out, or text it invented, then cannot pull wo
 where it heard them. A group the aligner refuses (its text does not fit the audio: a
 hallucination, another language) keeps the recogniser's times, and a note says how many words
 kept them.
+
+Once the diarisation has said who spoke each word, a group is aligned as a known transcript's
+turns would be (runs of one speaker's words), so that a short turn the listener said over the
+end of the other person's turn ("mm", "yeah") is placed there, in overlap
+(:mod:`undertone.transcribe.backchannel`), rather than after it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -33,25 +41,32 @@ GROUP_GAP_S = 1.0
 MARGIN_S = 1.0
 
 
-def align_recognised_words(samples: np.ndarray, recognition: Recognition) -> Recognition:
+def align_recognised_words(
+    samples: np.ndarray, recognition: Recognition, speakers: Sequence[str | None] | None = None
+) -> Recognition:
     """``recognition`` with every word re-timed by forced alignment, where the language has an
-    aligner and the words fit the audio (see the module docstring); otherwise unchanged."""
+    aligner and the words fit the audio (see the module docstring); otherwise unchanged.
+
+    ``speakers`` (one diarisation label per word, in the words' order) lets short turns be
+    placed in overlap; the re-timed words carry them. Without it, the words' own labels are used.
+    """
     if (recognition.language or "").lower() not in ALIGNABLE_LANGUAGES or not recognition.words:
         return recognition
     from undertone.transcribe import sphinx
 
     duration = len(samples) / SAMPLE_RATE
-    words = list(recognition.words)
+    labels = list(speakers) if speakers is not None else [word.speaker for word in recognition.words]
+    order = sorted(range(len(recognition.words)), key=lambda i: (recognition.words[i].start, recognition.words[i].end))
+    words = [replace(recognition.words[i], speaker=labels[i]) for i in order]
     groups = word_groups(words)
     kept = 0
     for index, (first, stop) in enumerate(groups):
         low = _edge_before(words, groups, index, duration)
         high = _edge_after(words, groups, index, duration)
         group = words[first:stop]
-        turns = [KnownTurn(speaker="", text=word.text, line=k + 1) for k, word in enumerate(group)]
         piece = samples[round(low * SAMPLE_RATE) : round(high * SAMPLE_RATE)]
         try:
-            aligned = sphinx.align(piece, turns, SAMPLE_RATE).words
+            aligned = sphinx.align(piece, speaker_turns(group), SAMPLE_RATE).words
         except TranscriptFileError:
             kept += len(group)
             continue
@@ -75,6 +90,19 @@ def word_groups(words: list[RecognizedWord]) -> list[tuple[int, int]]:
             groups.append((first, index))
             first = index
     return groups
+
+
+def speaker_turns(words: list[RecognizedWord]) -> list[KnownTurn]:
+    """Runs of one speaker's words as the turns of a known transcript (one turn when the
+    speakers are not known); a turn's tokens are its words' tokens, in order."""
+    turns: list[KnownTurn] = []
+    first = 0
+    for index in range(1, len(words) + 1):
+        if index == len(words) or words[index].speaker != words[first].speaker:
+            text = " ".join(word.text for word in words[first:index])
+            turns.append(KnownTurn(speaker=words[first].speaker or "", text=text, line=first + 1))
+            first = index
+    return turns
 
 
 def _edge_before(words: list[RecognizedWord], groups: list[tuple[int, int]], index: int, duration: float) -> float:
