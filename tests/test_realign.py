@@ -16,6 +16,7 @@ from test_sphinx import SENTENCES, SPAN_TOLERANCE_S, build_recording, espeak  # 
 from undertone import pipeline
 from undertone.audio import SAMPLE_RATE
 from undertone.config import load_settings
+from undertone.errors import TranscriptFileError
 from undertone.transcribe import Recognition, RecognizedWord, realign, sphinx
 from undertone.transcribe.known import KnownTurn, tokenize
 
@@ -156,3 +157,26 @@ def test_a_group_with_no_pronounceable_word_keeps_its_times(recording, reference
     result = realign.align_recognised_words(signal, Recognition(coarse[:cut] + [number] + coarse[cut:], "whisper", "turbo", "en"))
     assert (result.words[cut].start, result.words[cut].end) == (number.start, number.end)
     assert any(note.startswith("1 of ") and "could not place them" in note for note in result.notes)
+
+
+def test_a_group_whose_speaker_turns_are_refused_is_aligned_as_one_stream(recording, reference, monkeypatch):
+    """The aligner judges each speaker turn on its own; one refused turn (a misheard phrase) must
+    not keep the whole group at the recogniser's times: the group is aligned again without turns."""
+    signal, _ = recording
+    coarse = whisper_like(reference)
+    speakers = ["A" if i % 7 else "B" for i in range(len(coarse))]  # turns of both speakers in every group
+    real_align = sphinx.align
+    refused = []
+
+    def strict_align(samples, turns, sample_rate=SAMPLE_RATE, *, path=None):
+        if len(turns) > 1:
+            refused.append(len(turns))
+            raise TranscriptFileError(path, "transcript does not match the audio: line 2 fits the sound poorly")
+        return real_align(samples, turns, sample_rate, path=path)
+
+    monkeypatch.setattr(sphinx, "align", strict_align)
+    result = realign.align_recognised_words(signal, Recognition(coarse, "whisper", "turbo", "en"), speakers)
+    assert len(refused) == len(realign.word_groups(coarse))
+    assert result.notes == []
+    assert [w.speaker for w in result.words] == speakers
+    assert np.percentile(edge_errors(result.words, reference), 90) <= AGREEMENT_S

@@ -17,7 +17,9 @@ by someone other than the speaker of the turn before it) is looked at again:
    silence allowed anywhere. The listener's voice is then no word's business, and the
    speaker's last word may run on under it (it sometimes does, to about where the speaker
    stops; often it still ends near the listener's onset). Its start must stay where the
-   sequential alignment put it (``MAX_START_SHIFT_S``): only its end was hidden.
+   sequential alignment put it (``MAX_START_SHIFT_S``): only its end was hidden. If the
+   sequential alignment skipped it (the listener's voice took its place, and it would have
+   been squeezed to nothing), it must start where the word before it ended.
 2. **Its own words.** The short turn's words are aligned on their own, from ``ONSET_LOOKBACK_S``
    before the onset the sequential alignment found (that onset tends to be late: the
    speaker's last word covers it) to the start of the following turn.
@@ -27,10 +29,10 @@ by someone other than the speaker of the turn before it) is looked at again:
    is over the turn's *end*, not in its middle), and no pause (``sphinx.PAUSE_MIN_S`` of quiet
    frames) lies between its start and that end: a listener who waited for a pause did not
    overlap, whatever a stretched last word says. Then the short turn takes its times from
-   step 2, and the preceding turn's last word its end from step 1; every other word keeps its
-   sequential times (the preceding turn's were right, and the following turn's first word,
-   aligned without the short turn, can be pulled back over the listener's voice). Otherwise
-   nothing changes.
+   step 2, and the preceding turn's last word its end from step 1 (a skipped one both its
+   times); every other word keeps its sequential times (the preceding turn's were right, and
+   the following turn's first word, aligned without the short turn, can be pulled back over
+   the listener's voice). Otherwise nothing changes.
 
 Both estimates come from a model of one voice, and both err towards a shorter overlap (the
 last word ends early, the onset is late), so overlaps are found only where the evidence is
@@ -118,16 +120,19 @@ def _turn_groups(tokens: list) -> list[range]:
 
 
 def _is_candidate(tokens: list, groups: list[range], k: int) -> bool:
-    """A short turn by another speaker than the turn before it, whose last word was placed.
+    """A short turn by another speaker than the turn before it, whose last word, or the word
+    before that, was placed.
 
     The short turn's own words may have been skipped by the sequential aligner (pushed out of
     the turn's end, they fit nowhere): they are looked for from the end of the preceding turn.
+    So may the preceding turn's last word, when the listener's voice took its place: step 1
+    then places it.
     """
     group, before = groups[k], groups[k - 1]
     return (
         len(group) <= MAX_WORDS
         and tokens[group[0]].speaker != tokens[before[-1]].speaker
-        and tokens[before[-1]].aligned
+        and (tokens[before[-1]].aligned or (len(before) > 1 and tokens[before[-2]].aligned))
     )
 
 
@@ -144,8 +149,13 @@ def _consider(decoder, signal, quiet, tokens: list, groups: list[range], k: int,
         return decision
     times = {index: (start, end) for index, start, end in zip(others, without.starts, without.ends)}
     decision.last_word_start, decision.preceding_end = times[before[-1]]
-    if abs(decision.last_word_start - tokens[before[-1]].start) > MAX_START_SHIFT_S:
-        return decision  # step 1 found the last word elsewhere (the listener said it too?)
+    last = tokens[before[-1]]
+    # Where the sequential alignment put the last word's start, or, if it skipped the word, the
+    # end of the word before it: step 1 must agree (else it found the word elsewhere: did the
+    # listener say it too?).
+    expected_start = last.start if last.aligned else tokens[before[-2]].end
+    if abs(decision.last_word_start - expected_start) > MAX_START_SHIFT_S:
+        return decision
     until = tokens[following].start if following is not None and tokens[following].aligned else region[1]
     window = (decision.onset - ONSET_LOOKBACK_S, until)
     own = _align_chain(decoder, signal, [tokens[i].key for i in group], window)
@@ -156,7 +166,13 @@ def _consider(decoder, signal, quiet, tokens: list, groups: list[range], k: int,
         return decision
     decision.overlapped = True
     _start_after(own, decision.last_word_start)
-    tokens[before[-1]].end = max(tokens[before[-1]].end, decision.preceding_end)
+    if last.aligned:
+        last.end = max(last.end, decision.preceding_end)
+    else:  # skipped by the sequential alignment: step 1's placement is the only one
+        position = others.index(before[-1])
+        step_one = _Placement(*(values[position : position + 1] for values in
+                                (without.starts, without.ends, without.llrs, without.frames)))
+        _store(tokens, [before[-1]], step_one)
     _store(tokens, list(group), own)
     return decision
 
@@ -214,8 +230,11 @@ def _region(tokens: list, group: range) -> tuple[int, int]:
 
 def _slot(tokens: list, group: range) -> tuple[float, float]:
     """Where the sequential alignment put the short turn; if it skipped the turn's first word,
-    from the end of the word before (the onset is then looked for from there)."""
-    start = tokens[group[0]].start if tokens[group[0]].aligned else tokens[group[0] - 1].end
+    from the end of the nearest placed word before (the onset is then looked for from there)."""
+    placed = group[0]
+    while not tokens[placed].aligned:
+        placed -= 1  # a candidate has a placed word in the turn before it
+    start = tokens[placed].start if placed == group[0] else tokens[placed].end
     return start, max([start] + [tokens[i].end for i in group if tokens[i].aligned])
 
 

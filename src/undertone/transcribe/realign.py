@@ -52,8 +52,6 @@ def align_recognised_words(
     """
     if (recognition.language or "").lower() not in ALIGNABLE_LANGUAGES or not recognition.words:
         return recognition
-    from undertone.transcribe import sphinx
-
     duration = len(samples) / SAMPLE_RATE
     labels = list(speakers) if speakers is not None else [word.speaker for word in recognition.words]
     order = sorted(range(len(recognition.words)), key=lambda i: (recognition.words[i].start, recognition.words[i].end))
@@ -65,9 +63,8 @@ def align_recognised_words(
         high = _edge_after(words, groups, index, duration)
         group = words[first:stop]
         piece = samples[round(low * SAMPLE_RATE) : round(high * SAMPLE_RATE)]
-        try:
-            aligned = sphinx.align(piece, speaker_turns(group), SAMPLE_RATE).words
-        except TranscriptFileError:
+        aligned = _aligned_words(piece, group)
+        if aligned is None:
             kept += len(group)
             continue
         words[first:stop] = _retimed(group, aligned, low)
@@ -90,6 +87,25 @@ def word_groups(words: list[RecognizedWord]) -> list[tuple[int, int]]:
             groups.append((first, index))
             first = index
     return groups
+
+
+def _aligned_words(piece: np.ndarray, group: list[RecognizedWord]) -> list[RecognizedWord] | None:
+    """The aligner's words for a group's audio, by speaker turns; None if it refuses the text.
+
+    The aligner judges each turn of a second or more on its own: where it refuses one (a
+    misheard phrase), the group is aligned again as one stream of words (as when the speakers
+    are not known), so that one turn does not keep the whole group at the recogniser's times.
+    """
+    from undertone.transcribe import sphinx
+
+    turns = speaker_turns(group)
+    attempts = [turns] if len(turns) == 1 else [turns, speaker_turns([replace(w, speaker=None) for w in group])]
+    for attempt in attempts:
+        try:
+            return sphinx.align(piece, attempt, SAMPLE_RATE).words
+        except TranscriptFileError:
+            continue
+    return None
 
 
 def speaker_turns(words: list[RecognizedWord]) -> list[KnownTurn]:
