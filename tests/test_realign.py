@@ -133,7 +133,7 @@ def test_recognised_words_are_retimed_once_diarised_when_the_setting_says_so(mon
         pipeline, "diarize_audio", lambda audio, settings: order.append("diarise") or Diarization(annotation, "test", None)
     )
     monkeypatch.setattr(
-        realign, "align_recognised_words", lambda samples, rec, speakers: order.append(("retime", speakers)) or rec
+        realign, "align_recognised_words", lambda samples, rec, speakers, **options: order.append(("retime", speakers)) or rec
     )
     path = tmp_path / "hello.wav"
     soundfile.write(path, np.zeros(SAMPLE_RATE, np.float32), SAMPLE_RATE)
@@ -180,3 +180,39 @@ def test_a_group_whose_speaker_turns_are_refused_is_aligned_as_one_stream(record
     assert result.notes == []
     assert [w.speaker for w in result.words] == speakers
     assert np.percentile(edge_errors(result.words, reference), 90) <= AGREEMENT_S
+
+
+def test_worker_processes_retime_exactly_as_one_process(recording, reference, monkeypatch):
+    """Groups are aligned independently, so spreading them over worker processes changes how
+    fast, never what."""
+    from undertone.transcribe import sphinx_workers
+
+    signal, _ = recording
+    coarse = whisper_like(reference, seed=2)
+    speakers = ["A" if i % 9 else "B" for i in range(len(coarse))]
+    monkeypatch.setattr(sphinx, "MIN_CHUNKS_PER_PROCESS", 1)  # three groups: worth two processes here
+    started = []
+    real_start = sphinx_workers._start_worker
+    monkeypatch.setattr(sphinx_workers, "_start_worker", lambda: started.append(1) or real_start())
+    recognition = Recognition(coarse, "whisper", "turbo", "en")
+    in_process = realign.align_recognised_words(signal, recognition, speakers, processes=1)
+    assert not started
+    in_workers = realign.align_recognised_words(signal, recognition, speakers, processes=2)
+    assert len(started) == 2
+    assert in_workers.words == in_process.words and in_workers.notes == in_process.notes
+    assert np.percentile(edge_errors(in_workers.words, reference), 90) <= AGREEMENT_S
+
+
+def test_a_refused_group_is_reported_back_from_a_worker(recording, reference):
+    """The invented "thank you" over noise, sent to a worker: the refusal comes back as such."""
+    from undertone.transcribe import sphinx_workers
+
+    signal, spans = recording
+    middle = 0.5 * (spans[1][1] + spans[2][0])
+    invented = [RecognizedWord("thank", middle, middle + 0.15), RecognizedWord("you", middle + 0.2, middle + 0.35)]
+    piece = signal[round((middle - 0.5) * SAMPLE_RATE) : round((middle + 0.9) * SAMPLE_RATE)]
+    first = [w for w in reference if w.end <= spans[0][1] + SPAN_TOLERANCE_S]
+    sentence = signal[: round((spans[0][1] + 0.3) * SAMPLE_RATE)]
+    answers = sphinx_workers.align_groups([(piece, invented), (sentence, first)], workers=1)
+    assert answers[0] is None
+    assert [w.text for w in answers[1]] == [w.text for w in first]

@@ -37,8 +37,8 @@ class AsrSettings(_Section):
     processes: int | None = Field(
         None,
         ge=1,
-        description="Worker processes for pocketsphinx recognition (it uses one core each); "
-        "None = one per CPU core. The words are the same for any number.",
+        description="Worker processes for pocketsphinx recognition and for re-timing recognised "
+        "words (it uses one core each); None = one per CPU core. The words are the same for any number.",
     )
 
 

@@ -121,7 +121,7 @@ def retime_words(
     speakers = None
     if diarization is not None:
         speakers = assign_speakers(recognition.words, diarization.exclusive or diarization.annotation)
-    return align_recognised_words(audio.mono, recognition, speakers)
+    return align_recognised_words(audio.mono, recognition, speakers, processes=settings.asr.processes)
 
 
 def _whisper(audio: Audio, settings: Settings) -> Recognition:

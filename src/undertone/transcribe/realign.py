@@ -42,32 +42,47 @@ MARGIN_S = 1.0
 
 
 def align_recognised_words(
-    samples: np.ndarray, recognition: Recognition, speakers: Sequence[str | None] | None = None
+    samples: np.ndarray,
+    recognition: Recognition,
+    speakers: Sequence[str | None] | None = None,
+    processes: int | None = 1,
 ) -> Recognition:
     """``recognition`` with every word re-timed by forced alignment, where the language has an
     aligner and the words fit the audio (see the module docstring); otherwise unchanged.
 
     ``speakers`` (one diarisation label per word, in the words' order) lets short turns be
     placed in overlap; the re-timed words carry them. Without it, the words' own labels are used.
+    Groups are aligned by up to ``processes`` worker processes (None: one per core); each is
+    aligned on its own, so the times are the same for any number.
     """
     if (recognition.language or "").lower() not in ALIGNABLE_LANGUAGES or not recognition.words:
         return recognition
+    from undertone.transcribe import sphinx
+
     duration = len(samples) / SAMPLE_RATE
     labels = list(speakers) if speakers is not None else [word.speaker for word in recognition.words]
     order = sorted(range(len(recognition.words)), key=lambda i: (recognition.words[i].start, recognition.words[i].end))
     words = [replace(recognition.words[i], speaker=labels[i]) for i in order]
     groups = word_groups(words)
+    lows = [_edge_before(words, groups, index, duration) for index in range(len(groups))]
+    highs = [_edge_after(words, groups, index, duration) for index in range(len(groups))]
+    jobs = [
+        (samples[round(low * SAMPLE_RATE) : round(high * SAMPLE_RATE)], words[first:stop])
+        for (first, stop), low, high in zip(groups, lows, highs)
+    ]
+    workers = sphinx.recognition_processes(processes, len(jobs))
+    if workers > 1:
+        from undertone.transcribe.sphinx_workers import align_groups
+
+        results = align_groups(jobs, workers)
+    else:
+        results = [aligned_words(piece, group) for piece, group in jobs]
     kept = 0
-    for index, (first, stop) in enumerate(groups):
-        low = _edge_before(words, groups, index, duration)
-        high = _edge_after(words, groups, index, duration)
-        group = words[first:stop]
-        piece = samples[round(low * SAMPLE_RATE) : round(high * SAMPLE_RATE)]
-        aligned = _aligned_words(piece, group)
+    for (first, stop), low, aligned in zip(groups, lows, results):
         if aligned is None:
-            kept += len(group)
+            kept += stop - first
             continue
-        words[first:stop] = _retimed(group, aligned, low)
+        words[first:stop] = _retimed(words[first:stop], aligned, low)
     notes = list(recognition.notes)
     if kept:
         notes.append(
@@ -89,7 +104,7 @@ def word_groups(words: list[RecognizedWord]) -> list[tuple[int, int]]:
     return groups
 
 
-def _aligned_words(piece: np.ndarray, group: list[RecognizedWord]) -> list[RecognizedWord] | None:
+def aligned_words(piece: np.ndarray, group: list[RecognizedWord]) -> list[RecognizedWord] | None:
     """The aligner's words for a group's audio, by speaker turns; None if it refuses the text.
 
     The aligner judges each turn of a second or more on its own: where it refuses one (a

@@ -6,8 +6,8 @@ second):
 
 * the *recognizer* uses the bundled trigram language model; a fresh one decodes each chunk of
   the recording (see "Recognition" below);
-* the *aligner* has no language model; it is built once and cached, as we may align hundreds
-  of windows. It works with grammars built on the fly and scores every senone in every frame
+* the *aligner* has no language model; a fresh one aligns each transcript (or each group of
+  recognised words), and decodes all of its windows. It works with grammars built on the fly and scores every senone in every frame
   (``compallsen``) so that scores of different grammars over the same audio are comparable (see
   "Does the transcript match?" below). Words the aligner learns (out-of-dictionary names) never
   leak into the recognizer, because they are separate decoders (PocketSphinx adds new words to
@@ -87,7 +87,6 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -216,9 +215,14 @@ def _recognizer():
     return _quiet_decoder(lm=get_model_path("en-us/en-us.lm.bin"))
 
 
-@cache
 def _aligner():
-    """The grammar decoder used for alignment, with the phone-loop search already installed.
+    """A fresh grammar decoder for one alignment, with the phone-loop search already installed.
+
+    Fresh for every call, as the recogniser is for every chunk: a decoder that has decoded
+    audio before aligns the same audio differently (by a frame here and there: its cepstral
+    mean and search state carry over, and resetting the mean is not enough). With one per call,
+    a recording's times do not depend on what the process aligned before it (another recording
+    in the inbox, another group of recognised words in another worker). It takes about 0.2 s.
 
     ``compallsen`` makes every frame's senone scores relative to the best of *all* senones,
     which is what makes the forced-alignment and phone-loop scores comparable. ``bestpath`` is

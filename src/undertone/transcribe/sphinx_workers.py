@@ -1,4 +1,5 @@
-"""Recognition chunks decoded in worker processes, so that pocketsphinx uses every core.
+"""Recognition chunks, and groups of recognised words to re-time, decoded in worker processes,
+so that pocketsphinx uses every core.
 
 PocketSphinx holds Python's GIL while it decodes, so threads cannot run two decoders side by
 side; processes can. The workers are plain child programs (``python -m
@@ -7,11 +8,12 @@ start method runs the caller's main script again in every child, which breaks (o
 work of) any script that calls the pipeline without an ``if __name__ == "__main__"`` guard.
 
 The protocol, one request at a time per worker: the parent writes a JSON header line
-``{"offset_s": ..., "samples": n}`` followed by ``n`` little-endian float32 samples at 16 kHz;
-the worker answers with one JSON line, ``{"words": [...]}`` (the fields of
-:class:`RecognizedWord`) or ``{"error": "..."}``. Closing its input ends a worker. One thread per
-worker in the parent hands out the next chunk when its worker is free, so a slow chunk does not
-hold up the others.
+``{"offset_s": ..., "samples": n}`` (recognise a chunk) or ``{"align": [...], "samples": n}``
+(re-time these words, the fields of :class:`RecognizedWord`, in this audio) followed by ``n``
+little-endian float32 samples at 16 kHz; the worker answers with one JSON line, ``{"words":
+[...]}`` (``null`` when the aligner refused the words) or ``{"error": "..."}``. Closing its input
+ends a worker. One thread per worker in the parent hands out the next request when its worker
+is free, so a slow one does not hold up the others.
 """
 
 from __future__ import annotations
@@ -32,13 +34,27 @@ from undertone.errors import ModelUnavailableError
 from undertone.transcribe import RecognizedWord
 
 Chunk = tuple[np.ndarray, float]  # samples (float32, 16 kHz) and where they start, in seconds
+Group = tuple[np.ndarray, list[RecognizedWord]]  # samples (float32, 16 kHz) and the words said there
 
 
 def recognize_chunks(chunks: Sequence[Chunk], workers: int) -> list[list[RecognizedWord]]:
     """The words of every chunk (in chunk order), decoded by ``workers`` child processes."""
-    results: list[list[RecognizedWord] | None] = [None] * len(chunks)
+    requests = [({"offset_s": offset_s}, samples) for samples, offset_s in chunks]
+    return _in_workers(requests, workers)  # type: ignore[return-value]  # recognition never refuses
+
+
+def align_groups(groups: Sequence[Group], workers: int) -> list[list[RecognizedWord] | None]:
+    """For every group (its audio, its words), the aligner's words, or None where it refused
+    them (see :func:`undertone.transcribe.realign.aligned_words`); by ``workers`` processes."""
+    requests = [({"align": [asdict(word) for word in words]}, samples) for samples, words in groups]
+    return _in_workers(requests, workers)
+
+
+def _in_workers(requests: Sequence[tuple[dict, np.ndarray]], workers: int) -> list[list[RecognizedWord] | None]:
+    """Every request's answer (in request order), from ``workers`` child processes."""
+    results: list[list[RecognizedWord] | None] = [None] * len(requests)
     failures: list[BaseException] = []
-    next_index = iter(range(len(chunks)))
+    next_index = iter(range(len(requests)))
     hand_out = threading.Lock()
 
     def serve(process: subprocess.Popen) -> None:
@@ -48,7 +64,7 @@ def recognize_chunks(chunks: Sequence[Chunk], workers: int) -> list[list[Recogni
                     index = next(next_index, None)
                 if index is None:
                     return
-                results[index] = _ask(process, *chunks[index])
+                results[index] = _ask(process, *requests[index])
         except BaseException as error:  # reported by the caller's thread, below
             failures.append(error)
 
@@ -64,7 +80,7 @@ def recognize_chunks(chunks: Sequence[Chunk], workers: int) -> list[list[Recogni
             _stop(process)
     if failures:
         raise failures[0]
-    return results  # type: ignore[return-value]  # every slot filled when nothing failed
+    return results
 
 
 def _start_worker() -> subprocess.Popen:
@@ -82,11 +98,11 @@ def _start_worker() -> subprocess.Popen:
     )
 
 
-def _ask(process: subprocess.Popen, samples: np.ndarray, offset_s: float) -> list[RecognizedWord]:
-    """Send one chunk to a worker and wait for its words."""
+def _ask(process: subprocess.Popen, request: dict, samples: np.ndarray) -> list[RecognizedWord] | None:
+    """Send one request and its audio to a worker and wait for its words."""
     assert process.stdin is not None and process.stdout is not None
     data = np.ascontiguousarray(samples, dtype="<f4")
-    header = json.dumps({"offset_s": offset_s, "samples": len(data)}).encode() + b"\n"
+    header = json.dumps({**request, "samples": len(data)}).encode() + b"\n"
     try:
         process.stdin.write(header)
         process.stdin.write(memoryview(data).cast("B"))
@@ -99,6 +115,8 @@ def _ask(process: subprocess.Popen, samples: np.ndarray, offset_s: float) -> lis
     reply = json.loads(answer)
     if "error" in reply:
         raise ModelUnavailableError(None, reply["error"])
+    if reply["words"] is None:
+        return None
     return [RecognizedWord(**word) for word in reply["words"]]
 
 
@@ -122,16 +140,19 @@ def _stderr_tail(process: subprocess.Popen) -> str:
 
 
 def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
-    """The worker's loop: a chunk in, its words out, until the input closes."""
-    from undertone.transcribe import sphinx
+    """The worker's loop: a request in, its words out, until the input closes."""
+    from undertone.transcribe import realign, sphinx
 
     while header := requests.readline():
         request = json.loads(header)
         size = 4 * request["samples"]
         samples = np.frombuffer(_read_exactly(requests, size), dtype="<f4")
         try:
-            words = sphinx.recognize_chunk(samples, request["offset_s"])
-            reply = {"words": [asdict(word) for word in words]}
+            if "align" in request:
+                words = realign.aligned_words(samples, [RecognizedWord(**word) for word in request["align"]])
+            else:
+                words = sphinx.recognize_chunk(samples, request["offset_s"])
+            reply = {"words": None if words is None else [asdict(word) for word in words]}
         except ModelUnavailableError as error:
             reply = {"error": error.problem}
         replies.write(json.dumps(reply).encode() + b"\n")
