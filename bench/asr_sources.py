@@ -435,7 +435,8 @@ def run(source: Source, mode: str, settings_overrides: dict | None = None) -> Ru
             sphinx._trim_pauses_from_edges = real_trim
     if mode == "recognition":  # what the default profile does to recognised words (align_words)
         overrides = settings_overrides or {}
-        retiming = load_settings("offline", overrides={**overrides, "asr": {**overrides.get("asr", {}), "align_words": True}})
+        asr = {**overrides.get("asr", {}), "align_words": True}
+        retiming = load_settings("offline", overrides={**overrides, "asr": asr})
         realigned = pipeline.retime_words(seen["audio"], seen["recognition"], seen.get("diarization"), retiming)
         stages["realigned"] = [(w.text, w.start, w.end) for w in realigned.words]
     document = result.transcript.to_json_dict()

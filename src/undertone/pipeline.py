@@ -2,8 +2,8 @@
 
 load audio -> transcribe (or align a known transcript) and diarise (by channel, for one
 microphone per person) -> re-time recognised words -> align words to speakers -> prosodic
-analysis -> annotate -> name the speakers -> lay out lines. ``flows/`` wraps the same functions as Prefect tasks; the command
-line calls :func:`process_file`.
+analysis -> annotate -> name the speakers -> lay out lines. ``flows/`` wraps the same functions
+as Prefect tasks; the command line calls :func:`process_file`.
 """
 
 from __future__ import annotations

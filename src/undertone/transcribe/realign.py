@@ -53,7 +53,8 @@ def align_recognised_words(
     ``speakers`` (one diarisation label per word, in the words' order) lets short turns be
     placed in overlap; the re-timed words carry them. Without it, the words' own labels are used.
     Groups are aligned by up to ``processes`` worker processes (None: one per core); each is
-    aligned on its own, so the times are the same for any number.
+    aligned on its own, so the times are the same for any number. The words come back in the
+    order of their recognised times.
     """
     if (recognition.language or "").lower() not in ALIGNABLE_LANGUAGES or not recognition.words:
         return recognition
@@ -61,8 +62,9 @@ def align_recognised_words(
 
     duration = len(samples) / SAMPLE_RATE
     labels = list(speakers) if speakers is not None else [word.speaker for word in recognition.words]
-    order = sorted(range(len(recognition.words)), key=lambda i: (recognition.words[i].start, recognition.words[i].end))
-    words = [replace(recognition.words[i], speaker=labels[i]) for i in order]
+    recognised = recognition.words
+    order = sorted(range(len(recognised)), key=lambda i: (recognised[i].start, recognised[i].end))
+    words = [replace(recognised[i], speaker=labels[i]) for i in order]
     groups = word_groups(words)
     lows = [_edge_before(words, groups, index, duration) for index in range(len(groups))]
     highs = [_edge_after(words, groups, index, duration) for index in range(len(groups))]

@@ -7,11 +7,11 @@ second):
 * the *recognizer* uses the bundled trigram language model; a fresh one decodes each chunk of
   the recording (see "Recognition" below);
 * the *aligner* has no language model; a fresh one aligns each transcript (or each group of
-  recognised words), and decodes all of its windows. It works with grammars built on the fly and scores every senone in every frame
-  (``compallsen``) so that scores of different grammars over the same audio are comparable (see
-  "Does the transcript match?" below). Words the aligner learns (out-of-dictionary names) never
-  leak into the recognizer, because they are separate decoders (PocketSphinx adds new words to
-  the active language model too).
+  recognised words) and decodes all of its windows. It works with grammars built on the fly
+  and scores every senone in every frame (``compallsen``) so that scores of different grammars
+  over the same audio are comparable (see "Does the transcript match?" below). Words the
+  aligner learns (out-of-dictionary names) never leak into the recognizer, because they are
+  separate decoders (PocketSphinx adds new words to the active language model too).
 
 Recognition
 -----------
