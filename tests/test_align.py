@@ -83,7 +83,7 @@ def test_a_backchannel_inside_the_other_speakers_turn_goes_to_its_speaker_by_the
     exclusive = _annotation((0.0, 1.9, "I"), (1.9, 2.3, "P"), (2.3, 4.0, "I"))
     words = _words((0.2, 0.8), (1.0, 1.8), (1.95, 2.25), (2.5, 3.5))  # "yeah" at 1.95-2.25
     both = Diarization(annotation=overlapping, backend="pyannote", model=None, exclusive=exclusive)
-    speakers, label_to_id = _speaker_of_each_word(words, both, labels_from_transcript=False)
+    speakers, label_to_id = _speaker_of_each_word(words, both)
     assert speakers == ["S1", "S1", "S2", "S1"] and label_to_id == {"I": "S1", "P": "S2"}
     without = Diarization(annotation=overlapping, backend="embedded", model=None)
-    assert _speaker_of_each_word(words, without, labels_from_transcript=False)[0] == ["S1"] * 4
+    assert _speaker_of_each_word(words, without)[0] == ["S1"] * 4
