@@ -21,9 +21,9 @@ from undertone.marks.loudness import loudness_marks
 from undertone.marks.pitch import final_intonation_marks, pitch_step_marks
 from undertone.marks.tempo import elongation_marks, tempo_marks
 from undertone.marks.turns import latch_marks
-from undertone.pitch_range import SpeakerPitch
 from undertone.prosody import Track
 from undertone.silences import Silence
+from undertone.two_voices import Voices
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,12 @@ def annotate(
     f0_median_hz: dict[str, float | None],
     settings: MarkSettings,
     *,
-    speakers_pitch: SpeakerPitch | None = None,
+    voices: Voices | None = None,
 ) -> Annotated:
     """Find every mark; ``starts``/``ends`` are the measured word edges, ``intensity`` the 30 ms track.
 
-    ``speakers_pitch`` (each speaker's own track and range) lets a unit ending in overlap get
-    its final intonation when the other voice lies below the speaker's pitch range.
+    ``voices`` (the samples and each speaker's own pitch) lets a unit whose ending someone else
+    talks over get its final intonation, measured with the other voice cancelled.
     """
     timed_pauses = {s.after_word for s in silences if s.kind == "pause"}
     units = intonation_units(speakers, timed_pauses)
@@ -82,7 +82,7 @@ def annotate(
     marks += tempo_marks(measures, context, units, settings)
     marks += elongation_marks(measures, context, units, settings)
     marks += pitch_step_marks(measures, context, starts, settings)
-    marks += final_intonation_marks(pitch, starts, ends, context, units, f0_median_hz, settings, speakers_pitch)
+    marks += final_intonation_marks(pitch, starts, ends, context, units, f0_median_hz, settings, voices)
     gaps_after = {s.after_word for s in silences if s.kind == "gap"}
     marks += latch_marks(speakers, starts, ends, gaps_after, overlaps)
     marked = {

@@ -29,6 +29,7 @@ from undertone.align import (
 from undertone.annotate import annotate
 from undertone.silences import measure_silences, silence_threshold_db, snap_word_edges
 from undertone.pitch_range import speaker_pitch
+from undertone.two_voices import Voices
 from undertone.audio import FRAME_HOP_S, SAMPLE_RATE, Audio, load
 from undertone.config import Settings
 from undertone.diarize import Diarization
@@ -269,7 +270,7 @@ def build_transcript(
         pitch,
         f0_median_hz,
         settings.marks,
-        speakers_pitch=speakers_pitch,
+        voices=Voices(audio.mono, SAMPLE_RATE, speakers_pitch),
     )
 
     transcript = Transcript(

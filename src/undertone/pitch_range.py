@@ -30,18 +30,10 @@ MIN_VOICED_FRAMES = 50  # fewer first-pass voiced frames (0.5 s) and the wide ra
 
 @dataclass(frozen=True)
 class PitchRange:
+    """Where one speaker's pitch is tracked (Hz)."""
+
     floor_hz: float
     ceiling_hz: float
-
-    def cannot_follow(self, f0_hz: float | None) -> bool:
-        """True if a tracker held to this range cannot lock onto a voice at ``f0_hz``.
-
-        Only a voice below the floor is safe: its periods (and their multiples, where
-        autocorrelation also peaks) are all longer than any period in the range. A voice above
-        the ceiling is not: two or three of its periods can fall inside the range (an octave or
-        a twelfth below it).
-        """
-        return f0_hz is not None and f0_hz < self.floor_hz
 
 
 @dataclass(frozen=True)
@@ -49,8 +41,9 @@ class SpeakerPitch:
     """Every speaker's pitch on the frame grid.
 
     ``track`` has one value per frame (where two speakers overlap, the one tracked last);
-    ``own`` has each speaker's own track, their turns only, held to their own range - in an
-    overlap it follows that speaker's voice when the other voice lies below the range.
+    ``own`` has each speaker's own track, their turns only, held to their own range (in an
+    overlap it may follow the other voice: :mod:`undertone.two_voices` separates them where it
+    matters).
     """
 
     track: Track

@@ -33,6 +33,7 @@ from undertone.model import TRANSCRIPT_SPEAKERS, Annotation, Overlap, Pause, Spe
 # The pipeline's own helpers, so that corrected measurements are made exactly as the machine's.
 from undertone.pipeline import frame_labels, frame_speakers, overlap_mask, silence_thresholds, spans_by_speaker
 from undertone.pitch_range import speaker_pitch
+from undertone.two_voices import Voices
 from undertone.prosody import intensity_tracks, median_or_none
 from undertone.render.layout import layout_lines
 from undertone.silences import Silence, measure_silences, snap_word_edges
@@ -74,7 +75,7 @@ def rebuild(machine: Transcript, state: Corrections, audio: Audio, settings: Set
     annotated = annotate(
         [w.text for w in words], [w.kind for w in words], starts, ends, speakers, silences,
         [(o.start, o.end) for o in overlap_spans], intensity, pitch, f0_median_hz, settings.marks,
-        speakers_pitch=speakers_pitch,
+        voices=Voices(mono, SAMPLE_RATE, speakers_pitch),
     )
     measured = [
         Annotation(

@@ -8,8 +8,8 @@ from undertone import small_stats
 from undertone.config import MarkSettings
 from undertone.features import WordContext, WordMeasures
 from undertone.marks import Mark
-from undertone.pitch_range import SpeakerPitch
 from undertone.prosody import Track, hz_to_semitones
+from undertone.two_voices import Span, Voices, continued_voicing_end
 
 STEP_UNIT = "st re preceding words"
 FINAL_UNIT = "st end re before"
@@ -24,6 +24,8 @@ MIN_VOICED_S = 0.05  # each part needs 50 ms of voicing (short units use thirds 
 # frame of a turn whose tracker frames fall half-way between grid points, two landing on one
 # grid frame) would otherwise stretch "250 ms of voicing" over half a second of speech.
 MAX_HOLE_S = 0.02
+# Someone starting this soon after a unit's aligned end may be talking over its true end.
+LISTENER_AFTER_S = 0.1
 
 
 def pitch_step_marks(
@@ -75,33 +77,44 @@ def final_intonation_marks(
     units: list[tuple[int, int]],
     f0_median_hz: dict[str, float | None],
     settings: MarkSettings,
-    speakers_pitch: SpeakerPitch | None = None,
+    voices: Voices | None = None,
 ) -> list[Mark]:
     """Rise, fall or level at the end of every unit whose ending can be measured.
 
     The movement is the median F0 of the unit's last 250 ms of voiced speech minus that of the
-    500 ms of voiced speech before it, in semitones. A unit ending in overlap is measured on its
-    speaker's own track, and only when every other speaker's usual pitch lies below that
-    speaker's range (a tracker held to the range cannot follow the other voice, see
-    :meth:`PitchRange.cannot_follow`); otherwise two voices are mixed there and it is skipped.
+    500 ms of voiced speech before it, in semitones. Where someone else talks over the unit's
+    ending, or starts within ``LISTENER_AFTER_S`` of it, the speaker is tracked again with the
+    other voice cancelled (:mod:`undertone.two_voices`), and the ending runs on as long as the
+    speaker's voicing does: an aligner ends a word where a listener starts, while the speaker
+    often goes on under them. Without the signal (``voices``) a unit ending in overlap is skipped.
     """
     marks: list[Mark] = []
     if len(pitch.times) == 0:
         return marks
+    latest_end = np.maximum.accumulate(ends) if len(ends) else ends  # latest end of any word so far
     for first, last in units:
         speaker = context.speakers[last]
         reference = f0_median_hz.get(speaker)
         if not reference:
             continue
-        track = pitch
-        if context.overlapped[last]:
-            track = _own_track_in_overlap(speaker, f0_median_hz, speakers_pitch)
-            if track is None or not _ending_voiced(track, starts[last], ends[last]):
+        start, end = float(starts[first]), float(ends[last])
+        others = _others_at_ending(first, last, starts, ends, latest_end, context.speakers)
+        if others:
+            ending = voices.track_without(speaker, start, end, others) if voices is not None else None
+            if ending is None or len(ending.times) == 0:
                 continue
-        a, b = np.searchsorted(track.times, [starts[first], ends[last]], side="left")
-        values = track.values[a:b]
-        voiced = np.isfinite(values)
-        movement = final_movement(hz_to_semitones(values[voiced], reference), track.times[a:b][voiced])
+            end = continued_voicing_end(ending, end)
+            # the unit's own frames up to where the re-tracked ending starts, then the ending
+            a, b = np.searchsorted(pitch.times, [start, float(ending.times[0])], side="left")
+            times = np.concatenate([pitch.times[a:b], ending.times])
+            values = np.concatenate([pitch.values[a:b], ending.values])
+        elif context.overlapped[last]:
+            continue
+        else:
+            a, b = np.searchsorted(pitch.times, [start, end], side="left")
+            times, values = pitch.times[a:b], pitch.values[a:b]
+        inside = (times >= start) & (times <= end) & np.isfinite(values)
+        movement = final_movement(hz_to_semitones(values[inside], reference), times[inside])
         if movement is None:
             continue
         if movement >= settings.final_movement_st:
@@ -114,25 +127,31 @@ def final_intonation_marks(
     return marks
 
 
-def _ending_voiced(track: Track, start: float, end: float) -> bool:
-    """At least half of the frames of the word's second half voiced. Where the other voice
-    swamps the speaker's, the tracker finds no voicing there, and what precedes it is not the
-    unit's ending."""
-    values = track.between((start + end) / 2, end)
-    return len(values) > 0 and float(np.mean(np.isfinite(values))) >= 0.5
-
-
-def _own_track_in_overlap(
-    speaker: str, f0_median_hz: dict[str, float | None], speakers_pitch: SpeakerPitch | None
-) -> Track | None:
-    """The speaker's own track if every other speaker's usual pitch is below their range, else None."""
-    if speakers_pitch is None or speaker not in speakers_pitch.own or speaker not in speakers_pitch.ranges:
-        return None
-    own_range = speakers_pitch.ranges[speaker]
-    others = [hz for other, hz in f0_median_hz.items() if other != speaker]
-    if not others or not all(own_range.cannot_follow(hz) for hz in others):
-        return None
-    return speakers_pitch.own[speaker]
+def _others_at_ending(
+    first: int, last: int, starts: np.ndarray, ends: np.ndarray, latest_end: np.ndarray, speakers: list[str]
+) -> list[Span]:
+    """Other speakers' talk over the measured ending of unit ``first..last`` (its last
+    ``FINAL_S + BEFORE_S``) or starting within ``LISTENER_AFTER_S`` after it: one span per other
+    speaker. Words are in order of start and a unit is one speaker's, so only words after the
+    unit, and earlier words still running (``latest_end``), can be someone else's there."""
+    speaker, start, end = speakers[last], float(starts[first]), float(ends[last])
+    window_start = max(start, end - FINAL_S - BEFORE_S)
+    nearby = []
+    j = last + 1
+    while j < len(starts) and starts[j] < end + LISTENER_AFTER_S:
+        nearby.append(j)
+        j += 1
+    j = first - 1
+    while j >= 0 and latest_end[j] > window_start:
+        nearby.append(j)
+        j -= 1
+    spans: dict[str, tuple[float, float]] = {}
+    for j in nearby:
+        if speakers[j] == speaker or ends[j] <= window_start:
+            continue
+        a, b = spans.get(speakers[j], (float(starts[j]), float(ends[j])))
+        spans[speakers[j]] = (min(a, float(starts[j])), max(b, float(ends[j])))
+    return [Span(other, a, b) for other, (a, b) in sorted(spans.items())]
 
 
 def final_movement(voiced_st: np.ndarray, times: np.ndarray) -> float | None:
