@@ -12,6 +12,7 @@ frequency estimation and a time-domain cancellation model of auditory processing
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,15 +115,17 @@ def other_voice_f0(
     length = int(round(JOINT_WINDOW_S * sample_rate))
     size = 1 << int(np.ceil(np.log2(length + max_lag)))
     step = 2 ** (MAX_STEP_ST / 12)
+    multiples = _multiples(all_t1, t2)
     period = sample_rate / speaker_f0_hz
     f0 = np.full(len(times), np.nan)
     for k, time in enumerate(times):
         start = int(round((time - offset_s) * sample_rate)) - length // 2
         if start - max_lag < 0 or start + length > len(samples):
             continue
-        t1 = all_t1[(all_t1 >= period / step) & (all_t1 <= period * step)]
-        if len(t1) == 0:
-            t1 = all_t1[[int(np.argmin(np.abs(all_t1 - period)))]]
+        rows = np.flatnonzero((all_t1 >= period / step) & (all_t1 <= period * step))
+        if len(rows) == 0:
+            rows = np.array([int(np.argmin(np.abs(all_t1 - period)))])
+        t1 = all_t1[rows]
         past = samples[start - max_lag : start + length]
         frame = past[max_lag:]
         full = np.fft.irfft(np.fft.rfft(past, size) * np.conj(np.fft.rfft(frame, size)), size)
@@ -134,7 +137,7 @@ def other_voice_f0(
             + 2 * r[t1[:, None] + t2[None, :]]
             + 2 * r[np.abs(t1[:, None] - t2[None, :])]
         )
-        residual[_multiples(t1, t2)] = np.inf
+        residual[multiples[rows]] = np.inf
         if not np.isfinite(residual).any():
             continue
         best_t1, best_t2 = np.unravel_index(int(np.argmin(residual)), residual.shape)
@@ -158,13 +161,13 @@ def _periods(pitch_range: PitchRange, sample_rate: int) -> np.ndarray:
 def _vertex(values: np.ndarray, index: int) -> float:
     """Offset (-0.5 .. 0.5) of the minimum of the parabola through ``values[index - 1 .. index + 1]``:
     the period between whole samples (a tenth of a sample matters for the upper harmonics)."""
-    if index <= 0 or index >= len(values) - 1 or not np.all(np.isfinite(values[index - 1 : index + 2])):
+    if index <= 0 or index >= len(values) - 1:
         return 0.0
-    left, middle, right = values[index - 1], values[index], values[index + 1]
+    left, middle, right = float(values[index - 1]), float(values[index]), float(values[index + 1])
     curvature = left - 2 * middle + right
-    if curvature <= 0:
+    if not math.isfinite(curvature) or curvature <= 0:
         return 0.0
-    return float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))
+    return min(0.5, max(-0.5, 0.5 * (left - right) / curvature))
 
 
 def _speaker_f0_before(own: Track | None, time: float) -> float | None:
