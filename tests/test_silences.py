@@ -87,3 +87,52 @@ def test_threshold_tracks_noise_but_stays_below_speech():
     assert silence_threshold_db(-20, -120, 25) == -45  # clean: 25 dB under speech
     assert silence_threshold_db(-20, -50, 25) == -44  # noisy: just above the floor
     assert silence_threshold_db(-20, -32, 25) == -30  # very noisy: never within 10 dB of speech
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+
+
+def _steady(f0_hz: float, seconds: float, rms: float) -> np.ndarray:
+    """A harmonic tone with no loudness wobble, at a given RMS."""
+    t = np.arange(int(round(seconds * SR))) / SR
+    tone = sum(np.sin(2 * np.pi * k * f0_hz * t) / k for k in range(1, 6))
+    return rms * tone / _rms(tone)
+
+
+def test_in_noise_a_weak_sound_inside_quiet_talk_is_not_a_micropause_but_silence_is():
+    # Noise 26 dB under the speaker's usual level; the usual silence threshold sits 6 dB above
+    # it. In a stretch 13 dB quieter than usual, a steady 150 ms weak sound (a closure or a weak
+    # consonant) lies between that threshold and the noise floor: under the threshold, but less
+    # than 10 dB under the talk around it and more than 3 dB above the floor, so it is talk, not
+    # a pause (the old rule called it a micropause). A real 150 ms silence in the same stretch
+    # is still a micropause. (The margins are about a decibel: the seed keeps the noise fixed.)
+    rng = np.random.default_rng(7)
+    usual = _rms(voiced(130.0, 1.0, 0.1))
+    normal, quiet = 0.1, 0.1 * 10 ** (-13 / 20)
+    plan = [("we", normal, 0.3), ("went", normal, 0.35), ("down", normal, 0.35), ("to", normal, 0.25)]
+    plan += [("the", quiet, 0.25), ("old", quiet, 0.3), ("mill", quiet, 0.35), ("by", quiet, 0.3)]
+    plan += [("the", quiet, 0.25), ("river", quiet, 0.4), ("and", normal, 0.3), ("back", normal, 0.4)]
+    pieces, words, cursor = [silence(0.4)], [], 0.4
+    for index, (text, amplitude, seconds) in enumerate(plan):
+        pieces.append(voiced(130.0, seconds, amplitude))
+        words.append(RecognizedWord(text, cursor, cursor + seconds, speaker="A"))
+        cursor += seconds
+        if index == 5:  # between "old" and "mill": a weak sound
+            pieces.append(_steady(130.0, 0.15, usual * 10 ** (-23.7 / 20)))
+            cursor += 0.15
+        if index == 7:  # between "by" and "the": silence
+            pieces.append(silence(0.15))
+            cursor += 0.15
+    pieces.append(silence(0.4))
+    signal = np.concatenate(pieces).astype(np.float64)
+    signal += rng.normal(0.0, usual * 10 ** (-26 / 20), len(signal))
+    transcript = build_transcript(
+        from_array(signal.astype(np.float32), SR, "noisy.wav"),
+        Recognition(words, "test", "test", "en"),
+        None,
+        load_settings("offline"),
+    ).transcript
+    found = {(p.kind, p.after_word) for p in transcript.pauses}
+    assert ("micropause", 7) in found
+    assert all(p.after_word != 5 for p in transcript.pauses)

@@ -3,7 +3,8 @@
 ASR and alignment timestamps only say roughly where a silence is; its duration is measured on
 the intensity track, as the longest run of silent 10 ms frames near the word boundary. A frame
 is silent when it is far below the speaker's typical speech level, or close to the recording's
-noise floor, whichever is higher (see :func:`silence_threshold_db`).
+noise floor, whichever is higher (see :func:`silence_threshold_db`), and inside a turn always
+well under the level of the speaker's words around it (quiet talk is not silence).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from undertone.audio import FRAME_HOP_S
 from undertone.config import PauseSettings
-from undertone.prosody import Track
+from undertone.prosody import Track, noise_floor_db
 
 # How far beyond the engine's word boundary a silence may start or end (s): alignment engines
 # are rarely further off than this, and a wider search would swallow stop closures.
@@ -24,6 +25,13 @@ BOUNDARY_SEARCH_S = 0.15
 MIN_MARGIN_BELOW_SPEECH_DB = 10.0
 # Frames this far above the noise floor are taken as sound, not silence (dB).
 NOISE_MARGIN_DB = 6.0
+# Inside a turn the margin also holds against the local level: the median of the speaker's words
+# within this many words either side of the boundary (about a second of talk). In a quiet
+# stretch in noise, the weak sounds and closures of speech 8-10 dB under the speaker's usual
+# level sit on the noise floor and were read as micropauses.
+LOCAL_WORDS = 2
+MIN_LOCAL_FRAMES = 10  # a local level needs 100 ms of the speaker's words
+FLOOR_MARGIN_DB = NOISE_MARGIN_DB / 2  # frames this close to the noise floor are silent whatever the talk
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,7 @@ def measure_silences(
     than the search margin) have no silence between them.
     """
     silences: list[Silence] = []
+    floor = noise_floor_db(intensity)
     for index in range(len(starts) - 1):
         this_end, next_start = float(ends[index]), float(starts[index + 1])
         # Search around the boundary, but never past the middle of either word.
@@ -101,6 +110,10 @@ def measure_silences(
         threshold = min(thresholds_db[speakers[index]], thresholds_db[speakers[index + 1]])
         run = longest_silent_run(intensity, low, high, threshold)
         if run is None or run[1] - run[0] < settings.micropause_min_s - 1e-9:
+            continue
+        if same_speaker and not _silent_against_local_talk(
+            intensity, starts, ends, speakers, index, low, high, floor, settings
+        ):
             continue
         duration = run[1] - run[0]
         if not same_speaker:
@@ -120,6 +133,44 @@ def measure_silences(
             )
         )
     return silences
+
+
+def _silent_against_local_talk(
+    intensity: Track,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    speakers: list[str],
+    index: int,
+    low: float,
+    high: float,
+    noise_floor: float,
+    settings: PauseSettings,
+) -> bool:
+    """Whether the boundary holds a micropause's worth of frames ``MIN_MARGIN_BELOW_SPEECH_DB``
+    under the talk around it (not only under the speaker's usual level), or down at the noise
+    floor (within ``FLOOR_MARGIN_DB``: quiet talk in noise may be less than 10 dB above it).
+    Only the decision: the silence's extent stays measured against the usual threshold, as the
+    start of a real pause holds the room's echo of the last word, above the stricter level."""
+    local = _local_speech_db(intensity, starts, ends, speakers, index)
+    if local is None:
+        return True
+    strict = max(local - MIN_MARGIN_BELOW_SPEECH_DB, noise_floor + FLOOR_MARGIN_DB)
+    run = longest_silent_run(intensity, low, high, strict)
+    return run is not None and run[1] - run[0] >= settings.micropause_min_s - 1e-9
+
+
+def _local_speech_db(
+    intensity: Track, starts: np.ndarray, ends: np.ndarray, speakers: list[str], index: int
+) -> float | None:
+    """Median intensity of the speaker's words within ``LOCAL_WORDS`` either side of the
+    boundary after word ``index``; None if they cover too few frames."""
+    pieces = []
+    for j in range(max(0, index - LOCAL_WORDS + 1), min(len(starts), index + LOCAL_WORDS + 1)):
+        if speakers[j] != speakers[index] or ends[j] <= starts[j]:
+            continue
+        pieces.append(intensity.values[intensity.index_of(float(starts[j])) : intensity.index_of(float(ends[j]))])
+    values = np.concatenate(pieces) if pieces else np.zeros(0)
+    return float(np.median(values)) if len(values) >= MIN_LOCAL_FRAMES else None
 
 
 def snap_word_edges(starts: np.ndarray, ends: np.ndarray, silences: list[Silence]) -> tuple[np.ndarray, np.ndarray]:

@@ -2,12 +2,16 @@
 
 A listener's "mm" or "yeah" laid over the end of a turn hides the turn's final intonation: a
 pitch tracker follows whichever voice is stronger, and a range held to the speaker does not help
-when the two ranges meet (a low voice rising into a higher one's). The other voice's pitch is
-known, though (its own track, see :mod:`undertone.pitch_range`), and a periodic sound is removed
-by subtracting the signal one period earlier: y(t) = x(t) - x(t - T(t)), with T the other voice's
+when the two ranges meet (a low voice rising into a higher one's). A periodic sound is removed by
+subtracting the signal one period earlier: y(t) = x(t) - x(t - T(t)), with T the other voice's
 period, zeroes every harmonic of that voice and keeps the speaker's periodicity unless the two
 periods coincide (de Cheveigne 1993, "Separation of concurrent harmonic sounds: fundamental
 frequency estimation and a time-domain cancellation model of auditory processing", JASA 93).
+
+The other voice's period is estimated jointly with the speaker's (de Cheveigne & Kawahara 1999,
+"Multiple period estimation and pitch perception model", Speech Communication 27): its own
+track, held to its range, can lock onto a third of the speaker's pitch (a 100 Hz listener read
+at 88-95 Hz under a 265-285 Hz speaker), and cancelling that cancels the speaker too.
 """
 
 from __future__ import annotations
