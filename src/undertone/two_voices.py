@@ -83,7 +83,7 @@ class Voices:
             if before is None:
                 continue  # the speaker's pitch is unknown where the other starts: nothing to hold T1 to
             grid = self.pitch.own[other.speaker].times
-            times = grid[(grid >= other.start) & (grid <= stop)]
+            times = grid[np.searchsorted(grid, other.start) : np.searchsorted(grid, stop, side="right")]
             f0 = other_voice_f0(
                 piece, self.sample_rate, offset, times, before, own_range, self.pitch.ranges[other.speaker]
             )
@@ -178,7 +178,8 @@ def _speaker_f0_before(own: Track | None, time: float) -> float | None:
     """The speaker's last voiced F0 in the ``LOOK_BACK_S`` before ``time`` (their own track)."""
     if own is None:
         return None
-    values = own.values[(own.times < time) & (own.times >= time - LOOK_BACK_S)]
+    a, b = np.searchsorted(own.times, [time - LOOK_BACK_S, time])
+    values = own.values[a:b]
     voiced = values[np.isfinite(values)]
     return float(voiced[-1]) if len(voiced) else None
 
