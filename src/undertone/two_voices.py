@@ -30,7 +30,7 @@ from undertone.prosody import Track, pitch_track
 # close the followed end comes to the true end of units with someone else at their ending:
 # median error 101 -> 50 ms clean, 72 -> 50 ms noisy; 30 ms holes gave 59 / 64 ms, 80 ms
 # more ends carried 0.1 s too far.
-MAX_HOLE_S = 0.05
+FOLLOW_HOLE_S = 0.05
 # The fastest pitch changes a voice makes take about 90 ms plus 9 ms per semitone (Xu & Sun 2002,
 # "Maximum speed of pitch change and how it may relate to speech", JASA 111): under one semitone
 # per 10 ms frame. A step of more than two between voiced frames is another voice (or an octave
@@ -210,7 +210,7 @@ def cancel_voice(
 
 
 def continued_voicing_end(
-    track: Track, from_s: float, max_hole_s: float = MAX_HOLE_S, max_jump_st: float = MAX_JUMP_ST
+    track: Track, from_s: float, max_hole_s: float = FOLLOW_HOLE_S, max_jump_st: float = MAX_JUMP_ST
 ) -> float:
     """Where the speaker's voicing running at ``from_s`` stops: the last voiced frame reached
     without an unvoiced hole longer than ``max_hole_s`` or a pitch jump over ``max_jump_st``
